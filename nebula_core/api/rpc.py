@@ -1,0 +1,91 @@
+"""The method table and the call convention: argument checks, authentication, reply arrays.
+
+A method is declared once with its parameter types; extra trailing arguments are ignored and
+missing optional ones take their defaults, as oned does. A missing required argument or a
+wrong type is an XML-RPC fault -501; a refusal is ``[false, "[method] message", code, id, -1]``;
+success is exactly ``[true, value, 0]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import xmlrpc.client
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ErrorCode, NebulaError
+from ..users import Principal
+
+log = logging.getLogger(__name__)
+
+TYPE_NAMES = {int: "integer", str: "a string", bool: "boolean", list: "an array"}
+NO_DEFAULT = object()
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: type
+    default: Any = NO_DEFAULT
+    also: tuple[type, ...] = ()  # other types tolerated (clients that send the wrong one)
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    params: tuple[Param, ...]
+    handler: Callable[..., Any]
+    doc: str
+    authenticated: bool = True
+
+
+class MethodTable:
+    def __init__(self) -> None:
+        self.methods: dict[str, Method] = {}
+
+    def add(self, name: str, *params: Param, authenticated: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def register(handler: Callable[..., Any]) -> Callable[..., Any]:
+            self.methods[name] = Method(name, params, handler, (handler.__doc__ or "").strip(), authenticated)
+            return handler
+        return register
+
+
+def check_args(method: Method, args: tuple[Any, ...]) -> list[Any]:
+    """The arguments after the session, typed and defaulted; raises Fault -501 like xmlrpc-c."""
+    values = []
+    for index, param in enumerate(method.params):
+        if index >= len(args):
+            if param.default is NO_DEFAULT:
+                raise xmlrpc.client.Fault(-501, "Not enough parameters")
+            values.append(param.default)
+            continue
+        value = args[index]
+        if type(value) is not param.type and type(value) not in param.also:
+            raise xmlrpc.client.Fault(-501, f"Parameter that is supposed to be {TYPE_NAMES[param.type]} is not")
+        values.append(value)
+    return values
+
+
+def dispatch(table: MethodTable, authenticate: Callable[[object], Principal], name: str, params: tuple[Any, ...]) -> list[Any]:
+    """Run one call and shape its reply; never raises anything but an XML-RPC Fault."""
+    method = table.methods.get(name)
+    if method is None:
+        raise xmlrpc.client.Fault(-506, f"Method '{name}' not defined")
+    if not params:
+        raise xmlrpc.client.Fault(-500, "Subscript of xmlrpc_c::paramList out of bounds")
+    try:
+        if type(params[0]) is not str:
+            raise xmlrpc.client.Fault(-501, "Parameter that is supposed to be a string is not")
+        caller = authenticate(params[0]) if method.authenticated else None
+        args = check_args(method, params[1:])
+        value = method.handler(caller, *args)
+    except xmlrpc.client.Fault:
+        raise
+    except NebulaError as exc:
+        return [False, f"[{name}] {exc.message}", int(exc.code), exc.resource_id, -1]
+    except Exception:
+        log.exception("%s failed", name)
+        return [False, f"[{name}] Internal error", int(ErrorCode.INTERNAL), -1, -1]
+    assert value != "", f"{name} must not return an empty string (pyone cannot read it)"
+    return [True, value, 0]

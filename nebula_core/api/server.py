@@ -1,0 +1,96 @@
+"""The HTTP side of the API: XML-RPC at ``/RPC2`` on a multi-threaded, keep-alive server.
+
+waitress serves the WSGI app below: several clients at once (``api.threads``), HTTP/1.1
+keep-alive, and a body size limit (``api.max_request_bytes``) enforced before parsing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import xmlrpc.client
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from waitress.server import create_server
+
+log = logging.getLogger(__name__)
+
+Dispatch = Callable[[str, tuple[Any, ...]], list[Any]]
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+
+class RPCApp:
+    """A WSGI application answering OpenNebula's XML-RPC calls."""
+
+    def __init__(self, dispatch: Dispatch, max_body: int) -> None:
+        self.dispatch = dispatch
+        self.max_body = max_body
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != "/RPC2":
+            return _plain(start_response, "404 Not Found", "Not found: the API is at /RPC2\n")
+        if environ.get("REQUEST_METHOD") != "POST":
+            return _plain(start_response, "405 Method Not Allowed", "POST is the only HTTP method this server understands\n",
+                          [("Allow", "POST")])
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > self.max_body:
+            return _plain(start_response, "413 Request Entity Too Large", f"The request body is limited to {self.max_body} bytes\n")
+        body = environ["wsgi.input"].read(length)
+        try:
+            params, method = xmlrpc.client.loads(body, use_builtin_types=True)
+            if not isinstance(method, str):
+                raise ValueError("no method name")
+        except Exception:
+            reply = xmlrpc.client.dumps(xmlrpc.client.Fault(-503, "Call XML not a proper XML-RPC call"), methodresponse=True)
+        else:
+            try:
+                reply = xmlrpc.client.dumps((self.dispatch(method, params),), methodresponse=True)
+            except xmlrpc.client.Fault as fault:
+                reply = xmlrpc.client.dumps(fault, methodresponse=True)
+        data = reply.encode("utf-8", "xmlcharrefreplace")
+        start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(data)))])
+        return [data]
+
+
+def _plain(start_response: StartResponse, status: str, text: str, extra: list[tuple[str, str]] | None = None) -> list[bytes]:
+    data = text.encode()
+    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(data)))] + (extra or []))
+    return [data]
+
+
+class APIServer:
+    """waitress in a background thread; ``port`` is the one actually bound (0 picks a free one)."""
+
+    def __init__(self, app: RPCApp, host: str, port: int, threads: int) -> None:
+        self._server = create_server(
+            app, host=host, port=port, threads=threads, max_request_body_size=app.max_body,
+            channel_timeout=60, connection_limit=200, ident="Nebula", clear_untrusted_proxy_headers=True,
+        )
+        self.port: int = self._server.effective_port  # type: ignore[union-attr]
+        self.host = host
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="api", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self._server.run()
+        except OSError:
+            if not self._closing:  # closing the sockets under the loop ends it this way
+                raise
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}/RPC2"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._closing = True
+        self._server.close()
+        self._server.task_dispatcher.shutdown()
+        self._thread.join(timeout=5)

@@ -1,0 +1,193 @@
+"""The XML documents clients read, with OpenNebula's element names and order.
+
+Built as strings, not trees: a pool of 10,000 VMs must render in a fraction of a second.
+Numbers are bare, text is CDATA (as oned 6.x-7.4 writes it), and no document starts with
+anything but ``<``, so that pyone recognises it as XML.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from ..db import AddressRange, History, Host, User, VirtualMachine, VirtualNetwork
+from ..network import mac_text
+from ..template import Template
+
+SHORT_VM_TEMPLATE = ("CPU", "MEMORY", "VCPU", "DISK", "NIC", "GRAPHICS")
+VM_MONITORING_KEYS = ("CPU", "MEMORY", "NETRX", "NETTX", "DISKRDBYTES", "DISKWRBYTES", "DISKRDIOPS",
+                      "DISKWRIOPS", "TIMESTAMP")
+
+
+def cdata(text: str) -> str:
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def element(name: str, value: object) -> str:
+    text = cdata(value) if isinstance(value, str) else str(int(value)) if isinstance(value, bool) else str(value)
+    return f"<{name}>{text}</{name}>"
+
+
+def permissions(bits: int) -> str:
+    names = ("OWNER_U", "OWNER_M", "OWNER_A", "GROUP_U", "GROUP_M", "GROUP_A", "OTHER_U", "OTHER_M", "OTHER_A")
+    # octal digits: owner, group, other; within each, use=4, manage=2, admin=1
+    values = [(bits >> shift) & 1 for shift in (8, 7, 6, 5, 4, 3, 2, 1, 0)]
+    return "<PERMISSIONS>" + "".join(f"<{n}>{v}</{n}>" for n, v in zip(names, values)) + "</PERMISSIONS>"
+
+
+def ids(name: str, values: Iterable[int]) -> str:
+    inner = "".join(f"<ID>{v}</ID>" for v in values)
+    return f"<{name}>{inner}</{name}>" if inner else f"<{name}/>"
+
+
+@dataclass(frozen=True)
+class Names:
+    """User and group names by id, looked up once per document."""
+
+    users: Mapping[int, str]
+    groups: Mapping[int, str]
+
+
+def history(h: History, full: bool = True) -> str:
+    parts = [element("OID", h.vm_id), element("SEQ", h.seq), element("HOSTNAME", h.hostname), element("HID", h.host_id),
+             "<CID>0</CID>"]
+    if full:
+        parts += [element("STIME", h.stime), element("ETIME", h.etime)]
+    parts += [element("VM_MAD", h.vm_mad), element("TM_MAD", h.tm_mad), "<DS_ID>0</DS_ID>"]
+    if full:
+        parts += ["<PLAN_ID>-1</PLAN_ID><ACTION_ID>-1</ACTION_ID>"]
+        parts += [element(k, getattr(h, k.lower())) for k in ("PSTIME", "PETIME", "RSTIME", "RETIME", "ESTIME", "EETIME")]
+    parts.append(element("ACTION", h.action))
+    if full:
+        parts.append("<UID>-1</UID><GID>-1</GID><REQUEST_ID>-1</REQUEST_ID>")
+    return "<HISTORY>" + "".join(parts) + "</HISTORY>"
+
+
+def _vm_monitoring(monitoring_json: str, short: bool) -> str:
+    data = json.loads(monitoring_json or "{}")
+    keys = ("CPU", "MEMORY") if short else VM_MONITORING_KEYS
+    inner = "".join(element(k, data[k]) for k in keys if isinstance(data.get(k), (int, float)))
+    return f"<MONITORING>{inner}</MONITORING>" if inner else "<MONITORING/>"
+
+
+def vm(v: VirtualMachine, names: Names, records: Sequence[History], full: bool = True) -> str:
+    """A ``<VM>``: the full form (vm.info, vmpool.infoextended) or the short one (vmpool.info)."""
+    template = Template.from_json(v.template)
+    if not full:
+        template = Template([(k, val) for k, val in template if k in SHORT_VM_TEMPLATE])
+    parts = [
+        "<VM>", element("ID", v.id), element("UID", v.uid), element("GID", v.gid),
+        element("UNAME", names.users.get(v.uid, "")), element("GNAME", names.groups.get(v.gid, "")),
+        element("NAME", v.name),
+    ]
+    if full:
+        parts.append(permissions(v.permissions))
+    parts += [element("LAST_POLL", v.last_poll), element("STATE", v.state), element("LCM_STATE", v.lcm_state)]
+    if full:
+        parts += [element("PREV_STATE", v.prev_state), element("PREV_LCM_STATE", v.prev_lcm_state)]
+    parts += [
+        element("RESCHED", v.resched), element("STIME", v.stime), element("ETIME", v.etime),
+        element("DEPLOY_ID", v.deploy_id), _vm_monitoring(v.monitoring, short=not full),
+    ]
+    if full:
+        parts.append("<SCHED_ACTIONS/>")
+    parts += [
+        template.to_xml("TEMPLATE"), Template.from_json(v.user_template).to_xml("USER_TEMPLATE"),
+        "<HISTORY_RECORDS>" + "".join(history(h, full) for h in records) + "</HISTORY_RECORDS>",
+    ]
+    if full:
+        parts.append("<BACKUPS><BACKUP_CONFIG/><BACKUP_IDS/></BACKUPS>")
+    parts.append("</VM>")
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class HostUsage:
+    cpu: int  # cores x 100 allocated to VMs
+    mem: int  # KB
+    vms: tuple[int, ...]
+
+
+def host(h: Host, usage: HostUsage) -> str:
+    monitoring = json.loads(h.monitoring or "{}")
+    template = Template.from_json(h.template)
+    for key in ("HYPERVISOR", "ARCH", "MODELNAME", "CPUSPEED", "HOSTNAME"):
+        if key in monitoring and key not in template:
+            template.add(key, str(monitoring[key]))
+    for key in ("TOTALCPU", "TOTALMEMORY"):
+        if key in monitoring:
+            template.set(key, str(monitoring[key]))
+    capacity = "".join(
+        element(tag, int(monitoring[key])) for tag, key in
+        (("FREE_CPU", "FREECPU"), ("FREE_MEMORY", "FREEMEMORY"), ("USED_CPU", "USEDCPU"), ("USED_MEMORY", "USEDMEMORY"))
+        if isinstance(monitoring.get(key), (int, float))
+    )
+    share = "".join([
+        element("MEM_USAGE", usage.mem), element("CPU_USAGE", usage.cpu), element("TOTAL_MEM", h.total_mem),
+        element("TOTAL_CPU", h.total_cpu), element("MAX_MEM", h.total_mem), element("MAX_CPU", h.total_cpu),
+        element("RUNNING_VMS", len(usage.vms)), "<VMS_THREAD>0</VMS_THREAD>",
+        "<DATASTORES><DISK_USAGE>0</DISK_USAGE><FREE_DISK>0</FREE_DISK><MAX_DISK>0</MAX_DISK><USED_DISK>0</USED_DISK>"
+        "</DATASTORES><PCI_DEVICES/><NUMA_NODES/>",
+    ])
+    mon = (f"<MONITORING>{element('TIMESTAMP', h.last_mon_time)}{element('ID', h.id)}<CAPACITY>{capacity}</CAPACITY>"
+           "</MONITORING>") if h.last_mon_time else "<MONITORING/>"
+    return "".join([
+        "<HOST>", element("ID", h.id), element("NAME", h.name), element("STATE", h.state),
+        element("PREV_STATE", h.prev_state), element("IM_MAD", h.im_mad), element("VM_MAD", h.vm_mad),
+        element("CLUSTER_ID", h.cluster_id), element("CLUSTER", "default"), f"<HOST_SHARE>{share}</HOST_SHARE>",
+        ids("VMS", usage.vms), template.to_xml("TEMPLATE"), mon, "</HOST>",
+    ])
+
+
+def vnet(n: VirtualNetwork, names: Names, ranges: Sequence[AddressRange], leases: Mapping[int, list[tuple[int, int | None]]],
+         full: bool = True) -> str:
+    """A ``<VNET>``; ``leases`` maps ar_id to (index, vm_id) pairs in use."""
+    used = sum(len(v) for v in leases.values())
+    ars = "".join(_address_range(ar, leases.get(ar.ar_id, []), full) for ar in ranges)
+    return "".join([
+        "<VNET>", element("ID", n.id), element("UID", n.uid), element("GID", n.gid),
+        element("UNAME", names.users.get(n.uid, "")), element("GNAME", names.groups.get(n.gid, "")),
+        element("NAME", n.name), permissions(n.permissions), "<CLUSTERS><ID>0</ID></CLUSTERS>",
+        element("BRIDGE", n.bridge), element("BRIDGE_TYPE", "linux"), element("STATE", n.state),
+        "<PREV_STATE>0</PREV_STATE>", element("PARENT_NETWORK_ID", ""), element("VN_MAD", n.vn_mad),
+        element("PHYDEV", ""), "<VLAN_ID_AUTOMATIC>0</VLAN_ID_AUTOMATIC><OUTER_VLAN_ID_AUTOMATIC>0</OUTER_VLAN_ID_AUTOMATIC>",
+        element("USED_LEASES", used), "<VROUTERS/>",
+        ids("UPDATED_VMS", sorted({vm for v in leases.values() for _, vm in v if vm is not None})),
+        "<OUTDATED_VMS/><UPDATING_VMS/><ERROR_VMS/>",
+        Template.from_json(n.template).to_xml("TEMPLATE"), f"<AR_POOL>{ars}</AR_POOL>", "</VNET>",
+    ])
+
+
+def _address_range(ar: AddressRange, taken: list[tuple[int, int | None]], full: bool) -> str:
+    parts = [element("AR_ID", ar.ar_id)]
+    if ar.ip_start is not None:
+        parts += [element("IP", str(ipaddress.IPv4Address(ar.ip_start))),
+                  element("IP_END", str(ipaddress.IPv4Address(ar.ip_start + ar.size - 1)))]
+    parts += [element("MAC", mac_text(ar.mac_start)), element("MAC_END", mac_text(ar.mac_start + ar.size - 1)),
+              element("SIZE", ar.size), element("TYPE", ar.type)]
+    if not full:
+        parts.append(element("ALLOCATED", ""))
+        return "<AR>" + "".join(parts) + "</AR>"
+    lease_xml = []
+    for idx, vm_id in sorted(taken):
+        ip = "" if ar.ip_start is None else element("IP", str(ipaddress.IPv4Address(ar.ip_start + idx)))
+        lease_xml.append(f"<LEASE>{ip}{element('MAC', mac_text(ar.mac_start + idx))}{element('VM', -1 if vm_id is None else vm_id)}</LEASE>")
+    parts += [element("NEXT_INDEX", ar.next_index), element("USED_LEASES", len(taken)),
+              "<LEASES>" + "".join(lease_xml) + "</LEASES>"]
+    return "<AR>" + "".join(parts) + "</AR>"
+
+
+def user(u: User, names: Names, full: bool = True) -> str:
+    parts = [
+        "<USER>", element("ID", u.id), element("GID", u.gid), ids("GROUPS", [u.gid]),
+        element("GNAME", names.groups.get(u.gid, "")), element("NAME", u.name), element("PASSWORD", u.password),
+        element("AUTH_DRIVER", u.auth_driver), element("ENABLED", int(u.enabled)), Template.from_json(u.template).to_xml("TEMPLATE"),
+        "</USER>",
+    ]
+    return "".join(parts)
+
+
+def pool(root: str, items: Iterable[str]) -> str:
+    return f"<{root}>" + "".join(items) + f"</{root}>"

@@ -1,0 +1,103 @@
+"""The composition root: read the config, open the database, start every part, stop them cleanly.
+
+``Cloud`` owns one of each service; ``serve`` runs it until SIGTERM or SIGINT. Start-up
+migrates the schema, creates ``oneadmin`` on an empty database, and re-issues any step a
+previous daemon left unfinished (``Engine.reconcile``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from .api import methods
+from .api.rpc import dispatch
+from .api.server import APIServer, RPCApp
+from .config import Config, ConfigError
+from .config import load as load_config
+from .db import Database
+from .drivers.manager import Drivers
+from .drivers.runner import Runner
+from .drivers.vmm import DriverContext
+from .engine import Engine
+from .monitor import Monitor
+from .scheduler import Scheduler
+from .users import Authenticator, bootstrap
+
+log = logging.getLogger("nebula")
+
+
+class Cloud:
+    """Every service of one front-end, wired together."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        var = config.var_path
+        var.mkdir(parents=True, exist_ok=True)
+        self.db = Database(config.database_url, config.database.pool_size)
+        self.db.migrate()
+        self.credentials = bootstrap(self.db, config.one_auth_path)
+        self.drivers = Drivers.load(DriverContext(var_dir=var))
+        self.runner = Runner(config.drivers.workers, "driver")
+        self.monitor_runner = Runner(config.monitor.workers, "monitor")
+        self.engine = Engine(self.db, self.drivers, self.runner, str(var), config.drivers.timeout)
+        self.scheduler = Scheduler(self.db, self.engine, config.scheduler.interval, config.scheduler.max_dispatch,
+                                   config.scheduler.max_per_host)
+        self.monitor = Monitor(self.db, self.engine, self.drivers, self.monitor_runner, config.monitor.host_interval,
+                               config.monitor.vm_interval, config.drivers.timeout, on_host_ready=self.scheduler.wake)
+        self.auth = Authenticator(self.db, config.auth.session_cache_seconds)
+        self.table = methods.build(self)
+        app = RPCApp(lambda name, params: dispatch(self.table, self.auth.authenticate, name, params),
+                     config.api.max_request_bytes)
+        self.api = APIServer(app, config.api.host, config.api.port, config.api.threads)
+
+    def start(self) -> None:
+        self.engine.start()
+        resumed = self.engine.reconcile()
+        if resumed:
+            log.info("resuming %d VM steps left unfinished", resumed)
+        self.monitor.start()
+        self.scheduler.start()
+        self.api.start()
+        log.info("Nebula API at %s", self.api.endpoint)
+
+    def stop(self) -> None:
+        self.api.stop()
+        self.scheduler.stop()
+        self.monitor.stop()
+        self.engine.stop()
+        self.runner.stop()
+        self.monitor_runner.stop()
+        self.db.dispose()
+
+
+def serve(config_path: str | None = None, overrides: dict[str, dict[str, object]] | None = None) -> int:
+    """Run the daemon in the foreground until SIGTERM/SIGINT; the exit code."""
+    try:
+        config = load_config(config_path, overrides)
+    except ConfigError as exc:
+        print(f"nebula: configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=config.daemon.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        cloud = Cloud(config)
+    except Exception as exc:  # a start-up failure is one line, not a traceback
+        print(f"nebula: cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    if cloud.credentials:
+        log.info("created oneadmin; credentials in %s", cloud.credentials)
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    cloud.start()
+    pidfile = Path(config.var_path) / "nebula.pid"
+    pidfile.write_text(f"{os.getpid()}\n")
+    done.wait()
+    log.info("stopping")
+    cloud.stop()
+    pidfile.unlink(missing_ok=True)
+    return 0

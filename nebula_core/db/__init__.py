@@ -1,0 +1,11 @@
+"""Persistence: the models and the database handle."""
+
+from .engine import Database
+from .models import (
+    AddressRange, Base, Group, History, Host, Image, Lease, Sequence, User, VirtualMachine, VirtualNetwork,
+)
+
+__all__ = [
+    "AddressRange", "Base", "Database", "Group", "History", "Host", "Image", "Lease", "Sequence", "User",
+    "VirtualMachine", "VirtualNetwork",
+]

@@ -1,0 +1,93 @@
+"""Opening the database: one engine, read and write sessions, migrations on start.
+
+SQLite is the embedded default (WAL, one writer at a time: write sessions begin IMMEDIATE so
+that two writers queue on the busy timeout instead of failing on a lock upgrade). PostgreSQL
+and MariaDB run the same code; rows being changed are locked with ``SELECT ... FOR UPDATE``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import create_engine, event, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from . import models
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class Database:
+    """The one way the core reaches its tables."""
+
+    def __init__(self, url: str, pool_size: int = 10) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.engine = create_engine(
+                url, connect_args={"isolation_level": None, "check_same_thread": False, "timeout": 60}
+            )
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        else:
+            self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        self._writer = self.engine.execution_options(nebula_write=True)
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for queries; never commits."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back on any exception."""
+        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def lock(self, stmt: Any) -> Any:
+        """Add a row lock where the engine has them (SQLite's IMMEDIATE already serialises)."""
+        return stmt if self.is_sqlite else stmt.with_for_update()
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision (idempotent)."""
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def next_id(self, session: Session, kind: str) -> int:
+        """Take the next id of a kind inside the caller's transaction (ids are never reused)."""
+        row = session.execute(
+            self.lock(select(models.Sequence.next_id).where(models.Sequence.kind == kind))
+        ).scalar_one_or_none()
+        if row is None:
+            session.add(models.Sequence(kind=kind, next_id=1))
+            session.flush()
+            return 0
+        session.execute(update(models.Sequence).where(models.Sequence.kind == kind).values(next_id=row + 1))
+        return row
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=60000")
+    cur.close()
+
+
+def _sqlite_begin(conn: Engine | Any) -> None:
+    mode = "IMMEDIATE" if conn.get_execution_options().get("nebula_write") else "DEFERRED"
+    conn.exec_driver_sql(f"BEGIN {mode}")

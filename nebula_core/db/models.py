@@ -1,0 +1,170 @@
+"""The database schema: typed ORM models, one per object the core keeps.
+
+Each object keeps its template (the user's attributes, as JSON of ``Template``) beside typed
+columns for what the core queries on. Host capacity in use is never stored: it is the sum over
+the VMs whose ``host_id`` points at the host, so it cannot drift or be released twice.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAME = String(255)
+DEFAULT_PERMISSIONS = 0o600  # OpenNebula's DEFAULT_UMASK 177: owner use + manage
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Group(Base):
+    __tablename__ = "groups"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(NAME, unique=True)
+    template: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(NAME, unique=True)
+    password: Mapped[str] = mapped_column(String(512))  # "<scheme>$<params>$<salt>$<hash>"
+    gid: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    auth_driver: Mapped[str] = mapped_column(String(64), default="core")
+    enabled: Mapped[bool] = mapped_column(default=True)
+    template: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class Host(Base):
+    __tablename__ = "hosts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(NAME, unique=True)
+    im_mad: Mapped[str] = mapped_column(String(64))
+    vm_mad: Mapped[str] = mapped_column(String(64))
+    tm_mad: Mapped[str] = mapped_column(String(64), default="dummy")
+    state: Mapped[int] = mapped_column(Integer, default=0)
+    prev_state: Mapped[int] = mapped_column(Integer, default=0)
+    cluster_id: Mapped[int] = mapped_column(Integer, default=0)
+    total_cpu: Mapped[int] = mapped_column(Integer, default=0)  # cores x 100, from monitoring
+    total_mem: Mapped[int] = mapped_column(Integer, default=0)  # KB, from monitoring
+    last_mon_time: Mapped[int] = mapped_column(Integer, default=0)
+    template: Mapped[str] = mapped_column(Text, default="[]")
+    monitoring: Mapped[str] = mapped_column(Text, default="{}")  # last probe's key -> value
+
+
+class VirtualMachine(Base):
+    __tablename__ = "vms"
+    __table_args__ = (Index("ix_vms_state", "state", "lcm_state"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    uid: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    gid: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(NAME)
+    permissions: Mapped[int] = mapped_column(Integer, default=DEFAULT_PERMISSIONS)
+    state: Mapped[int] = mapped_column(Integer)
+    lcm_state: Mapped[int] = mapped_column(Integer, default=0)
+    prev_state: Mapped[int] = mapped_column(Integer, default=0)
+    prev_lcm_state: Mapped[int] = mapped_column(Integer, default=0)
+    resched: Mapped[int] = mapped_column(Integer, default=0)
+    stime: Mapped[int] = mapped_column(Integer)
+    etime: Mapped[int] = mapped_column(Integer, default=0)
+    deploy_id: Mapped[str] = mapped_column(String(255), default="")
+    # The host whose capacity this VM holds; NULL while it holds none.
+    host_id: Mapped[int | None] = mapped_column(ForeignKey("hosts.id"), index=True, default=None)
+    seq: Mapped[int] = mapped_column(Integer, default=-1)  # the current History.seq; -1 before any placement
+    cpu: Mapped[float] = mapped_column(Float)
+    vcpu: Mapped[int] = mapped_column(Integer, default=1)
+    memory: Mapped[int] = mapped_column(Integer)  # MB
+    template: Mapped[str] = mapped_column(Text)
+    user_template: Mapped[str] = mapped_column(Text, default="[]")
+    last_poll: Mapped[int] = mapped_column(Integer, default=0)
+    monitoring: Mapped[str] = mapped_column(Text, default="{}")
+    # The driver step in flight: bumped whenever a step is issued, so a late result is ignored.
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    hard: Mapped[bool] = mapped_column(default=False)  # the step in flight is the hard variant
+
+
+class History(Base):
+    """One placement of a VM on a host, from arrival to departure."""
+
+    __tablename__ = "history"
+    __table_args__ = (UniqueConstraint("vm_id", "seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    vm_id: Mapped[int] = mapped_column(ForeignKey("vms.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    host_id: Mapped[int] = mapped_column(Integer)
+    hostname: Mapped[str] = mapped_column(NAME)
+    vm_mad: Mapped[str] = mapped_column(String(64))
+    tm_mad: Mapped[str] = mapped_column(String(64))
+    stime: Mapped[int] = mapped_column(Integer)
+    etime: Mapped[int] = mapped_column(Integer, default=0)
+    pstime: Mapped[int] = mapped_column(Integer, default=0)
+    petime: Mapped[int] = mapped_column(Integer, default=0)
+    rstime: Mapped[int] = mapped_column(Integer, default=0)
+    retime: Mapped[int] = mapped_column(Integer, default=0)
+    estime: Mapped[int] = mapped_column(Integer, default=0)
+    eetime: Mapped[int] = mapped_column(Integer, default=0)
+    action: Mapped[int] = mapped_column(Integer, default=0)  # HistoryAction that ended it
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class VirtualNetwork(Base):
+    __tablename__ = "vnets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    uid: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    gid: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(NAME, unique=True)
+    permissions: Mapped[int] = mapped_column(Integer, default=DEFAULT_PERMISSIONS)
+    state: Mapped[int] = mapped_column(Integer, default=1)
+    bridge: Mapped[str] = mapped_column(String(255), default="")
+    vn_mad: Mapped[str] = mapped_column(String(64), default="dummy")
+    template: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class AddressRange(Base):
+    """A run of consecutive addresses; lease ``index`` i is ip_start + i and mac_start + i."""
+
+    __tablename__ = "address_ranges"
+    __table_args__ = (UniqueConstraint("vnet_id", "ar_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    vnet_id: Mapped[int] = mapped_column(ForeignKey("vnets.id", ondelete="CASCADE"))
+    ar_id: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(16))  # IP4 or ETHER
+    ip_start: Mapped[int | None] = mapped_column(Integer, default=None)
+    mac_start: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    next_index: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Lease(Base):
+    """An address in use; the unique key makes a double lease impossible under concurrency."""
+
+    __tablename__ = "leases"
+    __table_args__ = (UniqueConstraint("vnet_id", "ar_id", "idx"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    vnet_id: Mapped[int] = mapped_column(ForeignKey("vnets.id", ondelete="CASCADE"))
+    ar_id: Mapped[int] = mapped_column(Integer)
+    idx: Mapped[int] = mapped_column(Integer)
+    vm_id: Mapped[int | None] = mapped_column(Integer, index=True, default=None)  # None: on hold
+
+
+class Image(Base):
+    """A disk image; the storage subsystem fills this in."""
+
+    __tablename__ = "images"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    uid: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    gid: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(NAME)
+    permissions: Mapped[int] = mapped_column(Integer, default=DEFAULT_PERMISSIONS)
+    state: Mapped[int] = mapped_column(Integer, default=0)
+    type: Mapped[int] = mapped_column(Integer, default=0)
+    template: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class Sequence(Base):
+    """The next id per object kind: ids are never reused, as in OpenNebula."""
+
+    __tablename__ = "sequences"
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_id: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,167 @@
+"""The monitor: probes hosts (IM) and polls running VMs (VMM) on an interval, in bounded parallel.
+
+A host that raises or does not answer in time goes to ERROR (its VMs to UNKNOWN, as in 7.4)
+and is probed again next round; a good probe brings it back to MONITORED. A VM the hypervisor
+no longer reports goes to UNKNOWN and back to RUNNING when seen again (see ``engine.Observed``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from . import lifecycle
+from .db import Database, History, Host, VirtualMachine
+from .drivers.im import HostReport
+from .drivers.manager import Drivers
+from .drivers.runner import Runner
+from .engine import Engine, Observed, set_error
+from .states import HostState, LCMState, VMState
+from .template import Template
+
+log = logging.getLogger(__name__)
+
+PROBED = (HostState.INIT, HostState.MONITORED, HostState.ERROR, HostState.DISABLED)
+
+
+class Monitor:
+    def __init__(self, db: Database, engine: Engine, drivers: Drivers, runner: Runner,
+                 host_interval: float, vm_interval: float, timeout: float, on_host_ready: Callable[[], None]) -> None:
+        self.db = db
+        self.engine = engine
+        self.drivers = drivers
+        self.runner = runner
+        self.host_interval = host_interval
+        self.vm_interval = vm_interval
+        self.timeout = timeout
+        self.on_host_ready = on_host_ready
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._every, args=(host_interval, self.probe_hosts), name="monitor-hosts", daemon=True),
+            threading.Thread(target=self._every, args=(vm_interval, self.poll_vms), name="monitor-vms", daemon=True),
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Probe hosts now (a host was just added or enabled)."""
+        self._wake.set()
+
+    def _every(self, interval: float, work: object) -> None:
+        assert callable(work)
+        while not self._stop.is_set():
+            try:
+                work()
+            except Exception:
+                log.exception("monitoring round failed")
+            if work == self.probe_hosts:
+                self._wake.wait(interval)
+                self._wake.clear()
+            else:
+                self._stop.wait(interval)
+
+    # -- hosts ---------------------------------------------------------------------------
+
+    def probe_hosts(self, only: int | None = None) -> None:
+        with self.db.read() as session:
+            stmt = select(Host.id, Host.name, Host.im_mad, Host.template).where(Host.state.in_([int(s) for s in PROBED]))
+            if only is not None:
+                stmt = stmt.where(Host.id == only)
+            hosts = list(session.execute(stmt))
+        for host_id, name, im_mad, template_json in hosts:
+            variables = {k: v for k, v in Template.from_json(template_json) if isinstance(v, str)}
+            self.runner.submit(
+                lambda im_mad=im_mad, name=name, variables=variables: self.drivers.im.get(im_mad).probe(name, variables),
+                lambda report, error, host_id=host_id: self._host_probed(host_id, report, error),
+                self.timeout, f"probe of host {name}",
+            )
+
+    def _host_probed(self, host_id: int, report: HostReport | None, error: BaseException | None) -> None:
+        now = int(time.time())
+        with self.db.write() as session:
+            host = session.get(Host, host_id)
+            if host is None or host.state not in [int(s) for s in PROBED]:
+                return
+            template = Template.from_json(host.template)
+            if error is not None or report is None:
+                template.set("ERROR", f"{time.strftime('%a %b %d %H:%M:%S %Y')}: {error}")
+                host.template = template.to_json()
+                if host.state != HostState.ERROR and host.state != HostState.DISABLED:
+                    host.prev_state, host.state = host.state, int(HostState.ERROR)
+                    log.warning("host %s is in ERROR: %s", host.name, error)
+                    self._host_lost(session, host_id)
+                return
+            if template.get("ERROR") is not None:
+                template.remove("ERROR")
+                host.template = template.to_json()
+            host.total_cpu, host.total_mem, host.last_mon_time = report.total_cpu, report.total_memory, now
+            monitoring = dict(report.attributes) | {
+                "TOTALCPU": report.total_cpu, "TOTALMEMORY": report.total_memory, "USEDCPU": report.used_cpu,
+                "USEDMEMORY": report.used_memory, "FREECPU": report.free_cpu, "FREEMEMORY": report.free_memory,
+                "TIMESTAMP": now,
+            }
+            host.monitoring = json.dumps(monitoring)
+            if host.state in (HostState.INIT, HostState.ERROR):
+                host.prev_state, host.state = host.state, int(HostState.MONITORED)
+        self.on_host_ready()
+
+    def _host_lost(self, session: object, host_id: int) -> None:
+        """A host in ERROR: its running VMs can no longer be seen, so they are UNKNOWN."""
+        with self.db.read() as read:
+            ids = list(read.scalars(select(VirtualMachine.id).where(
+                VirtualMachine.host_id == host_id, VirtualMachine.state == VMState.ACTIVE,
+                VirtualMachine.lcm_state == LCMState.RUNNING,
+            )))
+        for vm_id in ids:
+            self.engine.deliver(_HostLost(vm_id))
+
+    # -- VMs -----------------------------------------------------------------------------
+
+    def poll_vms(self) -> None:
+        with self.db.read() as session:
+            rows = list(session.execute(
+                select(VirtualMachine.id, VirtualMachine.step, VirtualMachine.deploy_id, History.hostname, History.vm_mad, Host.state)
+                .join(History, (History.vm_id == VirtualMachine.id) & (History.seq == VirtualMachine.seq))
+                .join(Host, Host.id == VirtualMachine.host_id)
+                .where(VirtualMachine.state == VMState.ACTIVE,
+                       VirtualMachine.lcm_state.in_([int(LCMState.RUNNING), int(LCMState.UNKNOWN)]))
+            ))
+        for vm_id, step, deploy_id, hostname, vm_mad, host_state in rows:
+            if host_state not in (HostState.MONITORED, HostState.DISABLED):
+                continue  # its host is down: the VM stays as the host monitor left it
+            self.runner.submit(
+                lambda vm_mad=vm_mad, hostname=hostname, deploy_id=deploy_id: self.drivers.vmm.get(vm_mad).poll(hostname, deploy_id),
+                lambda obs, error, vm_id=vm_id, step=step: self._vm_polled(vm_id, step, obs, error),
+                self.timeout, f"poll of VM {vm_id}",
+            )
+
+    def _vm_polled(self, vm_id: int, step: int, observation: object, error: BaseException | None) -> None:
+        if error is not None:
+            log.info("poll of VM %d failed: %s", vm_id, error)
+            return
+        self.engine.deliver(Observed(vm_id, step, observation, int(time.time())))  # type: ignore[arg-type]
+
+
+class _HostLost:
+    """The VM's host went to ERROR while the VM was RUNNING."""
+
+    def __init__(self, vm_id: int) -> None:
+        self.vm_id = vm_id
+
+    def apply(self, engine: Engine, session: object, vm: VirtualMachine) -> None:
+        if (vm.state, vm.lcm_state) == (VMState.ACTIVE, LCMState.RUNNING):
+            set_error(vm, "host in ERROR: the VM cannot be monitored")
+            return engine.enter(session, vm, lifecycle.UNKNOWN, "monitor:host-error")  # type: ignore[arg-type,return-value]
+        return None

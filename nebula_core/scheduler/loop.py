@@ -1,0 +1,116 @@
+"""The scheduler's cycle: read the DB, plan, dispatch through the engine, record why not.
+
+Runs in its own thread every ``scheduler.interval`` seconds, and sooner when woken (a VM was
+submitted or released), waiting a moment so that a burst of submits is placed in one batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy import func, select, update
+
+from ..db import Database, Host, VirtualMachine
+from ..engine import Engine
+from ..states import HostState, VMState
+from ..template import Template
+from .placement import HostSlot, PendingVM, host_variables, plan, stamp
+
+log = logging.getLogger(__name__)
+
+BATCH_WAIT = 0.2  # seconds to let a burst of submits gather before a woken cycle
+
+
+class Scheduler:
+    def __init__(self, db: Database, engine: Engine, interval: float, max_dispatch: int, max_per_host: int) -> None:
+        self.db = db
+        self.engine = engine
+        self.interval = interval
+        self.max_dispatch = max_dispatch
+        self.max_per_host = max_per_host
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            woken = self._wake.wait(self.interval)
+            if self._stop.is_set():
+                return
+            if woken:
+                self._stop.wait(BATCH_WAIT)
+            self._wake.clear()
+            try:
+                while self.cycle() >= self.max_dispatch and not self._stop.is_set():
+                    pass  # a full batch: more may be waiting
+            except Exception:
+                log.exception("scheduler cycle failed")
+
+    def cycle(self) -> int:
+        """One round of placement; returns how many VMs were placed."""
+        with self.db.read() as session:
+            pending = [
+                PendingVM(vm_id, cpu, memory, user.get_str("SCHED_REQUIREMENTS") or "", user.get_str("SCHED_RANK") or "")
+                for vm_id, cpu, memory, user in (
+                    (row.id, row.cpu, row.memory, Template.from_json(row.user_template))
+                    for row in session.execute(
+                        select(VirtualMachine.id, VirtualMachine.cpu, VirtualMachine.memory, VirtualMachine.user_template)
+                        .where(VirtualMachine.state == VMState.PENDING).order_by(VirtualMachine.id)
+                        .limit(self.max_dispatch * 2)
+                    )
+                )
+            ]
+            if not pending:
+                return 0
+            usage = {
+                row.host_id: row for row in session.execute(
+                    select(VirtualMachine.host_id, func.sum(VirtualMachine.cpu).label("cpu"),
+                           func.sum(VirtualMachine.memory).label("mem"), func.count().label("n"))
+                    .where(VirtualMachine.host_id.is_not(None)).group_by(VirtualMachine.host_id)
+                )
+            }
+            hosts = []
+            for host in session.scalars(select(Host).where(Host.state == HostState.MONITORED).order_by(Host.id)):
+                used = usage.get(host.id)
+                hosts.append(HostSlot(
+                    host.id, host.name, host.total_cpu, host.total_mem,
+                    int(round((used.cpu or 0) * 100)) if used else 0, int(used.mem or 0) * 1024 if used else 0,
+                    used.n if used else 0,
+                    host_variables(host.id, host.name, host.cluster_id, host.template, host.monitoring,
+                                   host.total_cpu, host.total_mem),
+                ))
+        result = plan(pending, hosts, self.max_dispatch, self.max_per_host)
+        placed = self.engine.deploy(result.placements) if result.placements else []
+        self._record_why(result.why)
+        return len(placed)
+
+    def _record_why(self, why: dict[int, str]) -> None:
+        """Write SCHED_MESSAGE on VMs left PENDING, only where the reason changed."""
+        if not why:
+            return
+        with self.db.write() as session:
+            rows = session.execute(
+                select(VirtualMachine.id, VirtualMachine.user_template).where(VirtualMachine.id.in_(list(why)))
+            )
+            for vm_id, user_json in rows:
+                user = Template.from_json(user_json)
+                old = user.get_str("SCHED_MESSAGE") or ""
+                if old.partition(": ")[2] == why[vm_id]:
+                    continue
+                user.set("SCHED_MESSAGE", stamp(why[vm_id]))
+                session.execute(
+                    update(VirtualMachine).where(VirtualMachine.id == vm_id, VirtualMachine.user_template == user_json)
+                    .values(user_template=user.to_json())
+                )
