@@ -16,7 +16,7 @@ from nebula_core.template import Template
 
 Source: TypeAlias = Template | Mapping[str, str]
 
-_DIGITS = re.compile(r"[0-9]+")  # ASCII only: int() would also take "１２" and "+3"
+_DIGITS = re.compile(r"[0-9]+")  # ASCII digits only: int() would also take "+3", " 3" and other scripts' digits
 
 
 def text(source: Source, name: str) -> str | None:

@@ -33,6 +33,20 @@ _TEMP_SUFFIX = ".tmp"
 _MAX_COMPONENT = 200  # file systems stop at 255 bytes; leave room for the suffixes
 
 
+# Plain fields and the JSON types they take (faults has its own format); int where a float is due is fine.
+_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "host": str,
+    "deploy_id": str,
+    "vm_id": int,
+    "cpu": (int, float),
+    "memory": int,
+    "saved": bool,
+    "checkpoint": str,
+    "reboots": int,
+    "booted": (int, float),
+}
+
+
 @dataclass(frozen=True)
 class Record:
     """One VM the dummy hypervisor knows: running, or saved to ``checkpoint``."""
@@ -73,13 +87,6 @@ class Record:
             if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
                 raise ValueError(f"bad {name}: {value!r}")
         return cls(**values, faults=Faults.from_json(faults))
-
-
-# Plain fields and the JSON types they take (faults has its own format); int where a float is due is fine.
-_FIELDS: dict[str, type | tuple[type, ...]] = {
-    "host": str, "deploy_id": str, "vm_id": int, "cpu": (int, float), "memory": int, "saved": bool,
-    "checkpoint": str, "reboots": int, "booted": (int, float),
-}
 
 
 def component(name: str) -> str:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -10,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stevedore import DriverManager
-
 from nebula_core.drivers.errors import DriverError, HostUnreachable, VMNotFound
 from nebula_core.drivers.im import IMDriver
 from nebula_core.drivers.tm import Location, TMDriver
 from nebula_core.drivers.vmm import Capability, DeploySpec, DriverContext, PowerState, VMMDriver
 from nebula_core.template import Template
+from stevedore import DriverManager
+
 from nebula_dummy.faults import VMM_OPS
 
 HOST = "node1"
@@ -24,7 +27,9 @@ HOST = "node1"
 
 def load(namespace: str, var_dir: Path) -> Any:
     """Build the ``dummy`` driver of ``namespace`` as the core does: by entry point, with a context."""
-    manager = DriverManager(namespace, "dummy", invoke_on_load=True, invoke_args=(DriverContext(var_dir),))
+    manager: DriverManager[Any] = DriverManager(
+        namespace, "dummy", invoke_on_load=True, invoke_args=(DriverContext(var_dir),)
+    )
     return manager.driver
 
 
@@ -54,8 +59,8 @@ def tm(var_dir: Path) -> TMDriver:
     return driver
 
 
-def spec(vm_id: int = 7, host: str = HOST, cpu: str = "0.5", memory: str = "512", **extra: str) -> DeploySpec:
-    template = Template([("CPU", cpu), ("MEMORY", memory), *extra.items()])
+def spec(vm_id: int = 7, /, *, host: str = HOST, cpu: str = "0.5", memory: str = "512", **extra: str) -> DeploySpec:
+    template = Template({"CPU": cpu, "MEMORY": memory, **extra}.items())
     return DeploySpec(vm_id, host, f"one-{vm_id}", template, f"/var/lib/one/{vm_id}")
 
 
@@ -105,10 +110,8 @@ def test_network_counters_grow(vmm: VMMDriver) -> None:
     first = vmm.poll(HOST, deploy_id)
     time.sleep(0.05)
     second = vmm.poll(HOST, deploy_id)
-    assert first.netrx is not None and first.nettx is not None
-    assert second.netrx is not None and second.nettx is not None
-    assert second.netrx > first.netrx >= 0
-    assert second.nettx > first.nettx >= 0
+    assert second.netrx > first.netrx >= 0  # type: ignore[operator]
+    assert second.nettx > first.nettx >= 0  # type: ignore[operator]
 
 
 def test_poll_of_an_unknown_vm_is_deleted(vmm: VMMDriver) -> None:
@@ -166,7 +169,7 @@ def test_save_and_restore_need_something_to_work_on(vmm: VMMDriver) -> None:
     with pytest.raises(VMNotFound):
         vmm.save(HOST, "one-7", "/another/cp")
     with pytest.raises(DriverError, match="no checkpoint"):
-        vmm.restore(spec(vm_id=8), "/var/lib/one/8/checkpoint")
+        vmm.restore(spec(8), "/var/lib/one/8/checkpoint")
 
 
 def test_migrate_moves_the_vm(vmm: VMMDriver, var_dir: Path) -> None:
@@ -205,6 +208,33 @@ def test_vms_outlive_the_driver(vmm: VMMDriver, var_dir: Path) -> None:
     assert again.poll(HOST, "one-9").state is PowerState.ACTIVE
 
 
+def test_vms_outlive_a_killed_daemon(var_dir: Path) -> None:
+    """What the core's crash test relies on: a deploy that returned is on disk, SIGKILL or not."""
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from stevedore import DriverManager\n"
+        "from nebula_core.drivers.vmm import DeploySpec, DriverContext\n"
+        "from nebula_core.template import Template\n"
+        "vmm = DriverManager('nebula.vmm', 'dummy', invoke_on_load=True,\n"
+        "                    invoke_args=(DriverContext(Path(sys.argv[1])),)).driver\n"
+        "for n in range(5):\n"
+        "    vmm.deploy(DeploySpec(n, 'node1', f'one-{n}', Template([('MEMORY', '64')]), '/d'))\n"
+        "print('deployed', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    daemon = subprocess.Popen([sys.executable, "-c", script, str(var_dir)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert daemon.stdout is not None
+        assert daemon.stdout.readline() == "deployed\n"
+    finally:
+        daemon.send_signal(signal.SIGKILL)
+        daemon.wait()
+    assert daemon.returncode == -signal.SIGKILL
+    again = load("nebula.vmm", var_dir)
+    assert [again.poll(HOST, f"one-{n}").state for n in range(5)] == [PowerState.ACTIVE] * 5
+
+
 def test_concurrent_deploys_and_polls(vmm: VMMDriver, var_dir: Path) -> None:
     errors: list[BaseException] = []
 
@@ -224,7 +254,8 @@ def test_concurrent_deploys_and_polls(vmm: VMMDriver, var_dir: Path) -> None:
         thread.join()
     assert errors == []
     assert len(files(var_dir)) == 400
-    assert len(load("nebula.vmm", var_dir).hypervisor._vms) == 400
+    again = load("nebula.vmm", var_dir)
+    assert all(again.poll(f"node{n % 3}", f"one-{n}").state is PowerState.ACTIVE for n in range(400))
 
 
 # --- failure injection -------------------------------------------------------------------------
@@ -389,7 +420,7 @@ def test_probe_refuses_bad_capacity(im: IMDriver, attribute: str, value: str) ->
 
 
 def test_probe_injected_failure_is_an_unreachable_host(im: IMDriver) -> None:
-    with pytest.raises(HostUnreachable, match="^dummy: host node1 does not answer$"):
+    with pytest.raises(HostUnreachable, match=r"^dummy: host node1 does not answer$"):
         im.probe(HOST, {"DUMMY_FAIL": "probe"})
     with pytest.raises(DriverError, match="DUMMY_FAIL"):
         im.probe(HOST, {"DUMMY_FAIL": "deploy"})
