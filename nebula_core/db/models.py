@@ -7,7 +7,7 @@ the VMs whose ``host_id`` points at the host, so it cannot drift or be released 
 
 from __future__ import annotations
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAME = String(255)
@@ -130,8 +130,8 @@ class AddressRange(Base):
     vnet_id: Mapped[int] = mapped_column(ForeignKey("vnets.id", ondelete="CASCADE"))
     ar_id: Mapped[int] = mapped_column(Integer)
     type: Mapped[str] = mapped_column(String(16))  # IP4 or ETHER
-    ip_start: Mapped[int | None] = mapped_column(Integer, default=None)
-    mac_start: Mapped[int] = mapped_column(Integer)
+    ip_start: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    mac_start: Mapped[int] = mapped_column(BigInteger)
     size: Mapped[int] = mapped_column(Integer)
     next_index: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -36,7 +36,7 @@ class IMDriver(abc.ABC):
     """Probes one kind of host for capacity and usage."""
 
     def __init__(self, context: DriverContext) -> None:
-        self.context = context
+        self.driver_context = context
 
     @abc.abstractmethod
     def probe(self, host: str, template: Mapping[str, str]) -> HostReport:

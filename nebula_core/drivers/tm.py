@@ -29,7 +29,7 @@ class TMDriver(abc.ABC):
     """Copies, links, creates and removes VM files for one transfer method."""
 
     def __init__(self, context: DriverContext) -> None:
-        self.context = context
+        self.driver_context = context
 
     @abc.abstractmethod
     def clone(self, source: Location, destination: Location) -> None:

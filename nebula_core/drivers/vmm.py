@@ -80,7 +80,7 @@ class VMMDriver(abc.ABC):
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
 
     def __init__(self, context: DriverContext) -> None:
-        self.context = context
+        self.driver_context = context
 
     @abc.abstractmethod
     def deploy(self, spec: DeploySpec) -> str:

@@ -27,7 +27,7 @@ class DummyIM(IMDriver):
         total_cpu = attributes.count(template, "DUMMY_CPU", DEFAULT_CPU)
         total_memory = attributes.count(template, "DUMMY_MEMORY", DEFAULT_MEMORY)
         faults.apply("probe", HostUnreachable(f"dummy: host {host} does not answer"))
-        running = [vm for vm in records.read_host(self.context.var_dir / "dummy", host) if not vm.saved]
+        running = [vm for vm in records.read_host(self.driver_context.var_dir / "dummy", host) if not vm.saved]
         return HostReport(
             total_cpu=total_cpu,
             total_memory=total_memory,
