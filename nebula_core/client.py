@@ -261,7 +261,8 @@ class _Transport(xmlrpc.client.Transport):
         return connection
 
 
-class _SafeTransport(_Transport, xmlrpc.client.SafeTransport):
+# mypy sees two make_connection signatures (HTTPConnection, HTTPSConnection); the MRO runs ours, then SafeTransport's.
+class _SafeTransport(_Transport, xmlrpc.client.SafeTransport):  # type: ignore[misc]
     """The same over HTTPS."""
 
 

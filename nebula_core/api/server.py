@@ -12,6 +12,7 @@ import xmlrpc.client
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from waitress import wasyncore
 from waitress.server import create_server
 
 log = logging.getLogger(__name__)
@@ -66,8 +67,9 @@ class APIServer:
     """waitress in a background thread; ``port`` is the one actually bound (0 picks a free one)."""
 
     def __init__(self, app: RPCApp, host: str, port: int, threads: int) -> None:
+        self._map: dict[int, Any] = {}  # waitress's socket map: closing it all ends the loop
         self._server = create_server(
-            app, host=host, port=port, threads=threads, max_request_body_size=app.max_body,
+            app, map=self._map, host=host, port=port, threads=threads, max_request_body_size=app.max_body,
             channel_timeout=60, connection_limit=200, ident="Nebula", clear_untrusted_proxy_headers=True,
         )
         self.port: int = self._server.effective_port  # type: ignore[union-attr]
@@ -91,6 +93,6 @@ class APIServer:
 
     def stop(self) -> None:
         self._closing = True
-        self._server.close()
+        wasyncore.close_all(self._map)
         self._server.task_dispatcher.shutdown()
         self._thread.join(timeout=5)
