@@ -41,7 +41,6 @@ class Monitor:
         self.timeout = timeout
         self.on_host_ready = on_host_ready
         self._stop = threading.Event()
-        self._wake = threading.Event()
         self._threads = [
             threading.Thread(target=self._every, args=(host_interval, self.probe_hosts), name="monitor-hosts", daemon=True),
             threading.Thread(target=self._every, args=(vm_interval, self.poll_vms), name="monitor-vms", daemon=True),
@@ -53,11 +52,10 @@ class Monitor:
 
     def stop(self) -> None:
         self._stop.set()
-        self._wake.set()
 
-    def wake(self) -> None:
-        """Probe hosts now (a host was just added or enabled)."""
-        self._wake.set()
+    def probe_now(self, host_id: int) -> None:
+        """Probe one host at once (it was just added, enabled or changed)."""
+        self.probe_hosts(only=host_id)
 
     def _every(self, interval: float, work: object) -> None:
         assert callable(work)
@@ -66,11 +64,7 @@ class Monitor:
                 work()
             except Exception:
                 log.exception("monitoring round failed")
-            if work == self.probe_hosts:
-                self._wake.wait(interval)
-                self._wake.clear()
-            else:
-                self._stop.wait(interval)
+            self._stop.wait(interval)
 
     # -- hosts ---------------------------------------------------------------------------
 

@@ -124,7 +124,7 @@ def one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOne]:
     fake = FakeOne()
     monkeypatch.setenv("ONE_XMLRPC", fake.endpoint)
     monkeypatch.setenv("ONE_AUTH", str(auth))
-    thread = threading.Thread(target=fake.server.serve_forever, daemon=True)
+    thread = threading.Thread(target=fake.server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield fake
@@ -175,7 +175,7 @@ def test_client_reads_pools_hosts_vnets_users(one: FakeOne) -> None:
     })
     client = Client()
     pending, running = client.vm_list()
-    assert (pending.state_name, pending.host, pending.history) == ("PENDING", "", [])
+    assert (pending.state_name, pending.host, pending.history, running.host) == ("PENDING", "", [], "node2")
     assert one.args("one.vmpool.infoextended") == [(-2, -1, -1, -1)]
     hosts = client.host_list()
     assert [(h.id, h.state_name, h.max_cpu, h.mem_usage) for h in hosts] == [

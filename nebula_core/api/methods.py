@@ -270,7 +270,7 @@ def build(cloud: Cloud) -> MethodTable:
         tm_mad = cluster if isinstance(cluster, str) else "dummy"
         with db.write() as session:
             host = hosts.allocate(db, session, cloud.drivers, name, im_mad, vm_mad, tm_mad)
-        cloud.monitor.wake()
+        cloud.monitor.probe_now(host.id)
         return host.id
 
     @table.add("one.host.info", _i("id"), _b("decrypt", False))
@@ -295,7 +295,7 @@ def build(cloud: Cloud) -> MethodTable:
         _require_admin(caller, "ADMIN", "HOST", host_id)
         with db.write() as session:
             hosts.set_status(hosts.get(session, host_id), status)
-        cloud.monitor.wake()
+        cloud.monitor.probe_now(host_id)
         return host_id
 
     @table.add("one.host.enable", _i("id"), _b("enable"))
@@ -316,7 +316,7 @@ def build(cloud: Cloud) -> MethodTable:
             else:
                 current = given
             host.template = current.to_json()
-        cloud.monitor.wake()
+        cloud.monitor.probe_now(host_id)
         return host_id
 
     @table.add("one.hostpool.info")

@@ -70,7 +70,9 @@ def fields(title: str, pairs: Sequence[tuple[str, object]]) -> str:
 
 
 def section(title: str, body: str) -> str:
-    return f"{title}\n{body}".rstrip("\n")
+    """A titled block; nothing at all when there is nothing to show under the title."""
+    body = body.rstrip("\n")
+    return f"{title}\n{body}" if body else ""
 
 
 def template_text(template: TemplateDict) -> str:
