@@ -1,7 +1,7 @@
 """Nebula's OCA: a small typed client of the XML-RPC API (OpenNebula 7.4 wire format).
 
-The CLI, scripts and tests talk to the daemon through this module only, so that they see
-what any OpenNebula client sees. Replies are parsed into plain dataclasses; templates become
+The CLI and scripts talk to the daemon through this module only, so that they see what any
+OpenNebula client sees. Replies are parsed into plain dataclasses; templates become
 dicts the way pyone shows them (text, a dict per vector, a list when a name repeats).
 
 A Client keeps one HTTP connection open between calls; it is not thread-safe (one per thread).
@@ -299,7 +299,7 @@ class Client:
         session = session if session is not None else _read_session(os.environ.get("ONE_AUTH"))
         if ":" not in session:
             raise ClientError("the credentials must have the form user:password")
-        self._session = session
+        self.session = session
         transport = (_SafeTransport if scheme == "https" else _Transport)(timeout)
         self._proxy = xmlrpc.client.ServerProxy(self.endpoint, transport=transport)
 
@@ -312,7 +312,7 @@ class Client:
         with code -1 for an XML-RPC fault or a server that cannot be reached or understood.
         """
         try:
-            reply = getattr(self._proxy, method)(self._session, *args)
+            reply = getattr(self._proxy, method)(self.session, *args)
         except xmlrpc.client.Fault as fault:
             raise OneError(f"{method}: XML-RPC fault {fault.faultCode}: {fault.faultString}") from None
         except xmlrpc.client.ProtocolError as exc:

@@ -21,6 +21,7 @@ from .errors import ActionError, AllocateError, InternalError, NoExistsError
 from .states import VNetState
 from .template import Template, Vector
 
+LEASE_ATTEMPTS = 8
 MAX_RANGE = 1 << 24  # addresses in one range; larger is surely a typo (a /8)
 SIZE_CLASSES = {"C": 254, "B": 65534}
 
@@ -159,7 +160,14 @@ def lease_nic(session: Session, vm_id: int, nic_id: int, nic: Vector) -> Vector:
     if vnet.state != VNetState.READY:
         raise InternalError(f"Cannot get IP/MAC lease from virtual network {vnet.id}.")
     ranges = list(session.scalars(select(AddressRange).where(AddressRange.vnet_id == vnet.id).order_by(AddressRange.ar_id)))
-    ar, idx = _choose(session, vnet, ranges, nic)
+    for _attempt in range(LEASE_ATTEMPTS):  # another transaction may take our pick first
+        ar, idx = _choose(session, vnet, ranges, nic)
+        if _take(session, vnet.id, ar, idx, vm_id):
+            break
+        if "IP" in nic or "MAC" in nic:
+            raise InternalError(f"Cannot get IP/MAC lease from virtual network {vnet.id}.")
+    else:
+        raise InternalError(f"Cannot get IP/MAC lease from virtual network {vnet.id}.")
     ip = None if ar.ip_start is None else ar.ip_start + idx
     completed = dict(nic)
     completed.update({
@@ -169,7 +177,6 @@ def lease_nic(session: Session, vm_id: int, nic_id: int, nic: Vector) -> Vector:
     })
     if ip is not None:
         completed["IP"] = str(ipaddress.IPv4Address(ip))
-    _take(session, vnet.id, ar, idx, vm_id)
     return completed
 
 
@@ -210,13 +217,15 @@ def _first_free(session: Session, ar: AddressRange) -> int | None:
     return None
 
 
-def _take(session: Session, vnet_id: int, ar: AddressRange, idx: int, vm_id: int | None) -> None:
+def _take(session: Session, vnet_id: int, ar: AddressRange, idx: int, vm_id: int | None) -> bool:
+    """Insert the lease; False if that address was taken meanwhile (the unique key said no)."""
     try:
         with session.begin_nested():
             session.add(Lease(vnet_id=vnet_id, ar_id=ar.ar_id, idx=idx, vm_id=vm_id))
     except IntegrityError:
-        raise InternalError(f"Cannot get IP/MAC lease from virtual network {vnet_id}.") from None
+        return False
     ar.next_index = (idx + 1) % ar.size
+    return True
 
 
 def release_vm(session: Session, vm_id: int) -> None:

@@ -155,7 +155,8 @@ def test_concurrent_submits_never_share_a_lease(cloud: Cloud, admin_session: str
     for t in threads:
         t.join()
     ok = [r[1] for r in results if r[0]]
-    assert len(ok) == 40 and all("Cannot get IP/MAC lease" in r[1] for r in results if not r[0])
+    refused = [r[1] for r in results if not r[0]]
+    assert len(ok) == 40 and all("Cannot get IP/MAC lease" in message for message in refused), refused
     one = pyone.OneServer(cloud.api.endpoint, session=admin_session)
     leases = one.vn.info(vnet).AR_POOL.AR[0].LEASES.LEASE
     assert len({lease.IP for lease in leases}) == 40

@@ -239,7 +239,7 @@ def test_client_configuration(one: FakeOne, tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setenv("HOME", str(tmp_path))
     (tmp_path / ".one").mkdir()
     (tmp_path / ".one" / "one_auth").write_text("carol:pw\n")
-    assert Client()._session == "carol:pw"
+    assert Client().session == "carol:pw"
 
 
 # -- the CLI: lists and shows --------------------------------------------------------------

@@ -230,13 +230,21 @@ def vm_wait(client: Client, args: argparse.Namespace) -> Output:
 
 # -- hosts ---------------------------------------------------------------------------------
 
+def _allocated_cpu(host: Host) -> str:
+    return f"{host.cpu_usage} / {host.max_cpu}"
+
+
+def _allocated_mem(host: Host) -> str:
+    return f"{render.size(host.mem_usage)} / {render.size(host.max_mem)}"
+
+
 HOST_COLUMNS: list[Column[Host]] = [
     ("id", lambda host: host.id),
     ("name", lambda host: host.name),
     ("stat", render.host_short),
     ("rvm", lambda host: host.running_vms),
-    ("allocated_cpu", lambda host: f"{host.cpu_usage} / {host.max_cpu}"),
-    ("allocated_mem", lambda host: f"{render.size(host.mem_usage)} / {render.size(host.max_mem)}"),
+    ("allocated_cpu", _allocated_cpu),
+    ("allocated_mem", _allocated_mem),
 ]
 HOST_STATUS_COMMANDS: dict[str, tuple[HostStatus, str]] = {
     "enable": (HostStatus.ENABLED, "let the scheduler use the host again (it is monitored afresh)"),
@@ -259,8 +267,7 @@ def host_show(client: Client, args: argparse.Namespace) -> Output:
     info = render.fields(f"HOST {host.id} INFORMATION", [
         ("ID", host.id), ("NAME", host.name), ("STATE", host.state_name), ("IM_MAD", host.im_mad),
         ("VM_MAD", host.vm_mad), ("RUNNING VMS", host.running_vms),
-        ("ALLOCATED CPU", f"{host.cpu_usage} / {host.max_cpu}"),
-        ("ALLOCATED MEM", f"{render.size(host.mem_usage)} / {render.size(host.max_mem)}"),
+        ("ALLOCATED CPU", _allocated_cpu(host)), ("ALLOCATED MEM", _allocated_mem(host)),
     ])
     return Output(host, _blocks(info, render.section("HOST TEMPLATE", render.template_text(host.template))))
 
@@ -275,13 +282,17 @@ def host_status(client: Client, args: argparse.Namespace) -> Output:
 
 # -- virtual networks ----------------------------------------------------------------------
 
+def _used_leases(vnet: VNet) -> str:
+    return f"{vnet.used_leases} / {vnet.size}"
+
+
 VNET_COLUMNS: list[Column[VNet]] = [
     ("id", lambda vnet: vnet.id),
     ("user", lambda vnet: vnet.uname),
     ("name", lambda vnet: vnet.name),
     ("vn_mad", lambda vnet: vnet.vn_mad),
     ("bridge", lambda vnet: vnet.bridge),
-    ("leases", lambda vnet: f"{vnet.used_leases} / {vnet.size}"),
+    ("leases", _used_leases),
 ]
 LEASE_COLUMNS: list[Column[dict[str, str]]] = [
     ("ar", lambda lease: lease.get("AR_ID", "")),
@@ -304,7 +315,7 @@ def vnet_show(client: Client, args: argparse.Namespace) -> Output:
     vnet = client.vnet_info(args.id)
     info = render.fields(f"VIRTUAL NETWORK {vnet.id} INFORMATION", [
         ("ID", vnet.id), ("NAME", vnet.name), ("USER", vnet.uname), ("STATE", vnet.state_name),
-        ("BRIDGE", vnet.bridge or "-"), ("VN_MAD", vnet.vn_mad), ("USED LEASES", f"{vnet.used_leases} / {vnet.size}"),
+        ("BRIDGE", vnet.bridge or "-"), ("VN_MAD", vnet.vn_mad), ("USED LEASES", _used_leases(vnet)),
     ])
     return Output(vnet, _blocks(
         info, render.section("VIRTUAL NETWORK TEMPLATE", render.template_text(vnet.template)),
@@ -318,12 +329,16 @@ def vnet_delete(client: Client, args: argparse.Namespace) -> Output:
 
 # -- users ---------------------------------------------------------------------------------
 
+def _enabled(user: User) -> str:
+    return "yes" if user.enabled else "no"
+
+
 USER_COLUMNS: list[Column[User]] = [
     ("id", lambda user: user.id),
     ("name", lambda user: user.name),
     ("group", lambda user: user.gname),
     ("auth", lambda user: user.auth_driver),
-    ("enabled", lambda user: "yes" if user.enabled else "no"),
+    ("enabled", _enabled),
 ]
 
 
@@ -340,7 +355,7 @@ def user_show(client: Client, args: argparse.Namespace) -> Output:
     user = client.user_info(args.id)
     return Output(user, render.fields(f"USER {user.id} INFORMATION", [
         ("ID", user.id), ("NAME", user.name), ("GROUP", user.gname), ("AUTH_DRIVER", user.auth_driver),
-        ("ENABLED", "yes" if user.enabled else "no"),
+        ("ENABLED", _enabled(user)),
     ]))
 
 
@@ -378,20 +393,20 @@ def _global_options(top: bool) -> argparse.ArgumentParser:
 class _Commands:
     """Builds one object's sub-commands, each with the global options and its handler."""
 
-    def __init__(self, objects: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str,
+    def __init__(self, objects: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str,
                  options: argparse.ArgumentParser) -> None:
         self.options = options
-        group = objects.add_parser(name, help=help, description=f"{help} (named by numeric ID)", parents=[options])
+        group = objects.add_parser(name, help=summary, description=f"{summary} (named by numeric ID)", parents=[options])
         self.commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(self, name: str, run: Handler, help: str) -> argparse.ArgumentParser:
-        command = self.commands.add_parser(name, help=help, description=help, parents=[self.options])
+    def add(self, name: str, run: Handler, summary: str) -> argparse.ArgumentParser:
+        command = self.commands.add_parser(name, help=summary, description=summary, parents=[self.options])
         command.set_defaults(run=run)
         return command
 
-    def add_ids(self, name: str, run: Handler, help: str, what: str) -> argparse.ArgumentParser:
+    def add_ids(self, name: str, run: Handler, summary: str, what: str) -> argparse.ArgumentParser:
         """A command on one or more objects given by ID."""
-        command = self.add(name, run, help)
+        command = self.add(name, run, summary)
         command.add_argument("ids", metavar="ID", type=int, nargs="+", help=f"{what} ID")
         return command
 
@@ -404,6 +419,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Objects are named by numeric ID only, never by name.",
     )
     objects = parser.add_subparsers(dest="object", required=True, metavar="OBJECT")
+    serve = objects.add_parser("serve", help="run the daemon in the foreground (stop with SIGTERM or Ctrl-C)")
+    serve.add_argument("--config", help="TOML configuration file (default: $NEBULA_CONFIG, else built-in defaults)")
 
     vm = _Commands(objects, "vm", "virtual machines", options)
     create = vm.add("create", vm_create, "create a VM from a template file, or from --name/--cpu/--memory")
@@ -415,8 +432,8 @@ def _parser() -> argparse.ArgumentParser:
     vm.add("list", vm_list, "list VMs").add_argument("--all", action="store_true", help="include DONE VMs")
     vm.add("show", vm_show, "show a VM, its template, its history, and why it is PENDING").add_argument(
         "id", metavar="ID", type=int)
-    for name, (action, help) in VM_ACTIONS.items():
-        vm.add_ids(name, vm_action, help, "VM").set_defaults(action=action)
+    for name, (action, summary) in VM_ACTIONS.items():
+        vm.add_ids(name, vm_action, summary, "VM").set_defaults(action=action)
     deploy = vm.add("deploy", vm_deploy, "place a VM on a host now, bypassing the scheduler")
     migrate = vm.add("migrate", vm_migrate, "move a RUNNING VM to another host")
     for command in (deploy, migrate):
@@ -425,12 +442,12 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("--live", action="store_true", help="migrate without stopping the guest")
     recover = vm.add_ids("recover", vm_recover, "settle a VM stuck in a failure or transient state", "VM")
     ops = recover.add_mutually_exclusive_group(required=True)
-    for flag, op, help in (("--success", Recover.SUCCESS, "as if the pending operation succeeded"),
+    for flag, op, summary in (("--success", Recover.SUCCESS, "as if the pending operation succeeded"),
                            ("--failure", Recover.FAILURE, "as if the pending operation failed"),
                            ("--retry", Recover.RETRY, "run the failed operation again"),
                            ("--delete", Recover.DELETE, "delete the VM, in any state"),
                            ("--recreate", Recover.DELETE_RECREATE, "delete the VM and submit it again, same ID")):
-        ops.add_argument(flag, dest="op", action="store_const", const=op, help=help)
+        ops.add_argument(flag, dest="op", action="store_const", const=op, help=summary)
     vm.add_ids("delete", vm_recover, "delete a VM in any state (= recover --delete)", "VM").set_defaults(op=Recover.DELETE)
     wait = vm.add("wait", vm_wait, "wait until a VM is in a state, e.g. RUNNING (exit 1 on timeout)")
     wait.add_argument("id", metavar="ID", type=int)
@@ -446,8 +463,8 @@ def _parser() -> argparse.ArgumentParser:
     host.add("list", host_list, "list hosts")
     host.add("show", host_show, "show a host").add_argument("id", metavar="ID", type=int)
     host.add_ids("delete", host_delete, "remove a host that runs no VM", "host")
-    for name, (status, help) in HOST_STATUS_COMMANDS.items():
-        host.add_ids(name, host_status, help, "host").set_defaults(status=status)
+    for name, (status, summary) in HOST_STATUS_COMMANDS.items():
+        host.add_ids(name, host_status, summary, "host").set_defaults(status=status)
 
     vnet = _Commands(objects, "vnet", "virtual networks", options)
     vnet.add("create", vnet_create, "create a virtual network from a template file").add_argument(
@@ -488,6 +505,10 @@ def _plain(data: object) -> object:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the exit status: 0 done, 1 refused or failed (2 for a usage error, by argparse)."""
     args = _parser().parse_args(argv)
+    if args.object == "serve":
+        from ..daemon import serve  # the daemon's imports are not needed for client commands
+
+        return serve(args.config)
     try:
         output = args.run(Client(args.endpoint, args.auth), args)
     except ClientError as exc:

@@ -64,14 +64,14 @@ class Database:
             command.upgrade(cfg, "head")
 
     def next_id(self, session: Session, kind: str) -> int:
-        """Take the next id of a kind inside the caller's transaction (ids are never reused)."""
+        """Take the next id of a kind inside the caller's transaction (ids are never reused).
+
+        The row of each kind is created by the first migration, so concurrent first calls
+        queue on its lock instead of racing to insert it.
+        """
         row = session.execute(
             self.lock(select(models.Sequence.next_id).where(models.Sequence.kind == kind))
-        ).scalar_one_or_none()
-        if row is None:
-            session.add(models.Sequence(kind=kind, next_id=1))
-            session.flush()
-            return 0
+        ).scalar_one()
         session.execute(update(models.Sequence).where(models.Sequence.kind == kind).values(next_id=row + 1))
         return row
 

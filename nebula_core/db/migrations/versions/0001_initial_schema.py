@@ -168,6 +168,12 @@ def upgrade() -> None:
 
 
 
+    op.bulk_insert(
+        sa.table("sequences", sa.column("kind", sa.String), sa.column("next_id", sa.Integer)),
+        [{"kind": kind, "next_id": 0} for kind in ("vm", "host", "vnet", "image", "user", "group", "template")],
+    )
+
+
 def downgrade() -> None:
     with op.batch_alter_table('leases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_leases_vm_id'))
