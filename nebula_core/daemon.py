@@ -85,7 +85,7 @@ def serve(config_path: str | None = None, overrides: dict[str, dict[str, object]
     logging.basicConfig(level=config.daemon.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         cloud = Cloud(config)
-    except Exception as exc:  # a start-up failure is one line, not a traceback
+    except Exception as exc:  # noqa: BLE001 - a start-up failure is one line, not a traceback
         print(f"nebula: cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     if cloud.credentials:

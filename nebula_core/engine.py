@@ -104,6 +104,19 @@ class Observed:
         return None
 
 
+@dataclass(frozen=True)
+class HostLost:
+    """The VM's host went to ERROR: a VM it was running can no longer be seen."""
+
+    vm_id: int
+
+    def apply(self, engine: Engine, session: Session, vm: VirtualMachine) -> Order | None:
+        if (vm.state, vm.lcm_state) != lifecycle.RUNNING:
+            return None
+        set_error(vm, "host in ERROR: the VM cannot be monitored")
+        return engine.enter(session, vm, lifecycle.UNKNOWN, "monitor:host-error")
+
+
 def _monitoring_json(obs: Observation, at: int) -> str:
     values = {"CPU": obs.cpu, "MEMORY": obs.memory, "NETRX": obs.netrx, "NETTX": obs.nettx}
     data = {k: v for k, v in values.items() if v is not None} | dict(obs.extra) | {"TIMESTAMP": at}
@@ -203,7 +216,7 @@ class Engine:
             if host is None:
                 raise NoExistsError(f"Error getting host [{host_id}].", host_id)
             if host.id == vm.host_id:
-                raise ActionError("VM is already running on host [%d] and datastore [0]" % host_id)
+                raise ActionError(f"VM is already running on host [{host_id}] and datastore [0]")
             self._require(session, vm, Capability.LIVE_MIGRATE if live else Capability.SAVE_RESTORE, "migrate")
             self._close_history_action(session, vm, HA.LIVE_MIGRATE if live else HA.MIGRATE)
             self._place(session, vm, host)
@@ -461,4 +474,4 @@ def _stamp(history: History, lcm: L, old: Position, now: int) -> None:
         history.retime = now
 
 
-__all__ = ["Engine", "Observed", "Outcome", "StepDone", "set_error"]
+__all__ = ["Engine", "HostLost", "Observed", "Outcome", "StepDone", "set_error"]

@@ -15,12 +15,12 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from . import lifecycle
 from .db import Database, History, Host, VirtualMachine
 from .drivers.im import HostReport
 from .drivers.manager import Drivers
 from .drivers.runner import Runner
-from .engine import Engine, Observed, set_error
+from .drivers.vmm import Observation
+from .engine import Engine, HostLost, Observed
 from .states import HostState, LCMState, VMState
 from .template import Template
 
@@ -57,8 +57,7 @@ class Monitor:
         """Probe one host at once (it was just added, enabled or changed)."""
         self.probe_hosts(only=host_id)
 
-    def _every(self, interval: float, work: object) -> None:
-        assert callable(work)
+    def _every(self, interval: float, work: Callable[[], None]) -> None:
         while not self._stop.is_set():
             try:
                 work()
@@ -95,7 +94,7 @@ class Monitor:
                 if host.state != HostState.ERROR and host.state != HostState.DISABLED:
                     host.prev_state, host.state = host.state, int(HostState.ERROR)
                     log.warning("host %s is in ERROR: %s", host.name, error)
-                    self._host_lost(session, host_id)
+                    self._host_lost(host_id)
                 return
             if template.get("ERROR") is not None:
                 template.remove("ERROR")
@@ -111,7 +110,7 @@ class Monitor:
                 host.prev_state, host.state = host.state, int(HostState.MONITORED)
         self.on_host_ready()
 
-    def _host_lost(self, session: object, host_id: int) -> None:
+    def _host_lost(self, host_id: int) -> None:
         """A host in ERROR: its running VMs can no longer be seen, so they are UNKNOWN."""
         with self.db.read() as read:
             ids = list(read.scalars(select(VirtualMachine.id).where(
@@ -119,7 +118,7 @@ class Monitor:
                 VirtualMachine.lcm_state == LCMState.RUNNING,
             )))
         for vm_id in ids:
-            self.engine.deliver(_HostLost(vm_id))
+            self.engine.deliver(HostLost(vm_id))
 
     # -- VMs -----------------------------------------------------------------------------
 
@@ -141,21 +140,8 @@ class Monitor:
                 self.timeout, f"poll of VM {vm_id}",
             )
 
-    def _vm_polled(self, vm_id: int, step: int, observation: object, error: BaseException | None) -> None:
-        if error is not None:
+    def _vm_polled(self, vm_id: int, step: int, observation: Observation | None, error: BaseException | None) -> None:
+        if error is not None or observation is None:
             log.info("poll of VM %d failed: %s", vm_id, error)
             return
-        self.engine.deliver(Observed(vm_id, step, observation, int(time.time())))  # type: ignore[arg-type]
-
-
-class _HostLost:
-    """The VM's host went to ERROR while the VM was RUNNING."""
-
-    def __init__(self, vm_id: int) -> None:
-        self.vm_id = vm_id
-
-    def apply(self, engine: Engine, session: object, vm: VirtualMachine) -> None:
-        if (vm.state, vm.lcm_state) == (VMState.ACTIVE, LCMState.RUNNING):
-            set_error(vm, "host in ERROR: the VM cannot be monitored")
-            return engine.enter(session, vm, lifecycle.UNKNOWN, "monitor:host-error")  # type: ignore[arg-type,return-value]
-        return None
+        self.engine.deliver(Observed(vm_id, step, observation, int(time.time())))

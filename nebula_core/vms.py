@@ -55,7 +55,7 @@ def _positive_float(template: Template, name: str, limit: float) -> float:
         value = float(text)
     except ValueError:
         value = 0.0
-    if not 0 < value <= limit or value != value:
+    if not 0 < value <= limit:  # also refuses nan
         raise InternalError(f"{name} attribute must be a positive float or integer value.")
     return value
 

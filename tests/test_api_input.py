@@ -170,7 +170,7 @@ def test_regular_user_sees_only_own(one: Any, cloud: Cloud) -> None:
     hers = alice.vm.allocate("CPU = 1 MEMORY = 8")
     assert [vm.ID for vm in alice.vmpool.info(-2, -1, -1, -1).VM] == [hers]
     assert one.vm.info(hers).UID == uid
-    with pytest.raises(pyone.OneAuthorizationException, match=r"Not authorized to perform USE VM \[%d\]" % mine):
+    with pytest.raises(pyone.OneAuthorizationException, match=rf"Not authorized to perform USE VM \[{mine}\]"):
         alice.vm.info(mine)
     with pytest.raises(pyone.OneAuthorizationException):
         alice.host.allocate("h", "dummy", "dummy", -1)

@@ -38,7 +38,7 @@ def test_vm_runs_and_goes_through_every_action(one: Any) -> None:
     vm_id = one.vm.allocate(VM)
     wait_position(one, vm_id, *RUNNING)
     vm = one.vm.info(vm_id)
-    assert vm.NAME == "web" and vm.DEPLOY_ID == "one-%d" % vm_id
+    assert vm.NAME == "web" and vm.DEPLOY_ID == f"one-{vm_id}"
     assert vm.HISTORY_RECORDS.HISTORY[0].HID == host_id
     assert one.host.info(host_id).HOST_SHARE.CPU_USAGE == 50
 

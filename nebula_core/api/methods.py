@@ -110,7 +110,7 @@ def _host_usage(session: Session, host_id: int | None = None) -> dict[int, views
         cpu[hid] += vm_cpu
         mem[hid] += vm_mem
         vms_on[hid].append(vm_id)
-    return {hid: views.HostUsage(int(round(cpu[hid] * 100)), mem[hid] * 1024, tuple(sorted(vms_on[hid]))) for hid in vms_on}
+    return {hid: views.HostUsage(round(cpu[hid] * 100), mem[hid] * 1024, tuple(sorted(vms_on[hid]))) for hid in vms_on}
 
 
 def _vnet_xml(session: Session, vnet: VirtualNetwork, names: views.Names, full: bool = True) -> str:

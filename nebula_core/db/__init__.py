@@ -2,7 +2,17 @@
 
 from .engine import Database
 from .models import (
-    AddressRange, Base, Group, History, Host, Image, Lease, Sequence, User, VirtualMachine, VirtualNetwork,
+    AddressRange,
+    Base,
+    Group,
+    History,
+    Host,
+    Image,
+    Lease,
+    Sequence,
+    User,
+    VirtualMachine,
+    VirtualNetwork,
 )
 
 __all__ = [

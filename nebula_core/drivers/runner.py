@@ -89,7 +89,7 @@ class Runner:
                 result, error = job.call(), None
             except DriverError as exc:
                 result, error = None, exc
-            except Exception as exc:  # a driver bug is a driver failure, not a daemon failure
+            except Exception as exc:  # noqa: BLE001 - a driver bug is a driver failure, not a daemon failure
                 result, error = None, DriverError(f"{type(exc).__name__}: {exc}")
             with self._lock:
                 written_off = self._running.pop(me, None) is not job

@@ -86,7 +86,7 @@ class Scheduler:
                 used = usage.get(host.id)
                 hosts.append(HostSlot(
                     host.id, host.name, host.total_cpu, host.total_mem,
-                    int(round((used.cpu or 0) * 100)) if used else 0, int(used.mem or 0) * 1024 if used else 0,
+                    round((used.cpu or 0) * 100) if used else 0, int(used.mem or 0) * 1024 if used else 0,
                     used.n if used else 0,
                     host_variables(host.id, host.name, host.cluster_id, host.template, host.monitoring,
                                    host.total_cpu, host.total_mem),

@@ -101,7 +101,7 @@ def plan(vms: Sequence[PendingVM], hosts: Sequence[HostSlot], max_dispatch: int,
                 continue
             matching = [h for h in hosts if requirements(h.lookup)]
             ordered = candidates[key] = sorted(matching, key=lambda h: (-rank(h.lookup), h.id))
-        cpu, mem = int(round(vm.cpu * 100)), vm.memory * 1024
+        cpu, mem = round(vm.cpu * 100), vm.memory * 1024
         chosen = None
         for host in ordered:
             if host.placed < max_per_host and host.max_cpu - host.cpu_usage >= cpu and host.max_mem - host.mem_usage >= mem:
@@ -129,7 +129,7 @@ def explain(vm: PendingVM, hosts: Sequence[HostSlot], matching: Sequence[HostSlo
         return "No hosts enabled to run VMs"
     matched = {h.id for h in matching}
     failed: dict[str, list[int]] = {}
-    cpu, mem = int(round(vm.cpu * 100)), vm.memory * 1024
+    cpu = round(vm.cpu * 100)
     for host in hosts:
         if host.id not in matched and host.placed < max_per_host:
             test = "Requirements not met"
