@@ -77,9 +77,10 @@ def latency(call: Callable[[], object], repeat: int) -> tuple[float, float]:
     return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.99))]
 
 
-def peak_rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmHWM") -> float:
+    """The daemon's resident memory: VmHWM is the peak, VmRSS the present."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -169,13 +170,14 @@ one_auth = "{workdir}/one_auth"
         print(f"all RUNNING after        {all_running:10.1f} s from the first submit")
         print(f"placements/s             {args.vms / all_running:10.0f}   (submit to RUNNING, end to end)")
 
+        print(f"daemon RSS, all RUNNING  {rss_mb(daemon.pid, 'VmRSS'):10.0f} MB (peak so far {rss_mb(daemon.pid):.0f} MB)")
         med, p99 = latency(lambda: rpc.one.vm.info(session, args.vms // 2), 300)
         print(f"vm.info latency          {med * 1000:10.2f} ms median, {p99 * 1000:.2f} ms p99")
         med, _ = latency(lambda: rpc.one.vmpool.info(session, -2, -1, -1, -1), 5)
         print(f"vmpool.info ({args.vms} VMs)   {med:10.3f} s median (short form, end to end)")
         med, _ = latency(lambda: rpc.one.vmpool.infoextended(session, -2, -1, -1, -1), 3)
         print(f"vmpool.infoextended      {med:10.3f} s median (full form)")
-        print(f"daemon peak RSS          {peak_rss_mb(daemon.pid):10.0f} MB")
+        print(f"daemon peak RSS          {rss_mb(daemon.pid):10.0f} MB (with the pool listings)")
     finally:
         daemon.terminate()
         try:

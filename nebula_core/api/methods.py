@@ -243,7 +243,7 @@ def build(cloud: Cloud) -> MethodTable:
     def vm_pool(caller: Principal, flag: int, start: int, end: int, state: int, full: bool) -> str:
         with db.read() as session:
             stmt = state_filter(pool_filter(select(VirtualMachine), VirtualMachine, caller, flag, start, end), state)
-            found = list(session.scalars(stmt))
+            found = list(session.execute(stmt.with_only_columns(*VirtualMachine.__table__.c)))
             records = {h.vm_id: h for h in session.scalars(
                 select(History).join(VirtualMachine, (History.vm_id == VirtualMachine.id) & (History.seq == VirtualMachine.seq))
                 .where(VirtualMachine.id.in_(stmt.with_only_columns(VirtualMachine.id).order_by(None)))

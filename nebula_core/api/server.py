@@ -16,6 +16,7 @@ from waitress import wasyncore
 from waitress.server import create_server
 
 log = logging.getLogger(__name__)
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth" on every busy moment
 
 Dispatch = Callable[[str, tuple[Any, ...]], list[Any]]
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]

@@ -11,6 +11,9 @@ import ipaddress
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row
 
 from ..db import AddressRange, History, Host, User, VirtualMachine, VirtualNetwork
 from ..network import mac_text
@@ -66,40 +69,37 @@ def history(h: History, full: bool = True) -> str:
 
 
 def _vm_monitoring(monitoring_json: str, short: bool) -> str:
-    data = json.loads(monitoring_json or "{}")
+    if monitoring_json in ("", "{}"):
+        return "<MONITORING/>"
+    data = json.loads(monitoring_json)
     keys = ("CPU", "MEMORY") if short else VM_MONITORING_KEYS
     inner = "".join(element(k, data[k]) for k in keys if isinstance(data.get(k), (int, float)))
     return f"<MONITORING>{inner}</MONITORING>" if inner else "<MONITORING/>"
 
 
-def vm(v: VirtualMachine, names: Names, records: Sequence[History], full: bool = True) -> str:
-    """A ``<VM>``: the full form (vm.info, vmpool.infoextended) or the short one (vmpool.info)."""
+def vm(v: VirtualMachine | Row[Any], names: Names, records: Sequence[History], full: bool = True) -> str:
+    """A ``<VM>``: the full form (vm.info, vmpool.infoextended) or the short one (vmpool.info).
+
+    ``v`` may be an ORM object or a plain row of the vms table (pools read rows: faster).
+    """
     template = Template.from_json(v.template)
     if not full:
         template = Template([(k, val) for k, val in template if k in SHORT_VM_TEMPLATE])
+    head = (f"<VM><ID>{v.id}</ID><UID>{v.uid}</UID><GID>{v.gid}</GID>{element('UNAME', names.users.get(v.uid, ''))}"
+            f"{element('GNAME', names.groups.get(v.gid, ''))}{element('NAME', v.name)}")
+    if full:
+        head += permissions(v.permissions)
+    head += f"<LAST_POLL>{v.last_poll}</LAST_POLL><STATE>{v.state}</STATE><LCM_STATE>{v.lcm_state}</LCM_STATE>"
+    if full:
+        head += f"<PREV_STATE>{v.prev_state}</PREV_STATE><PREV_LCM_STATE>{v.prev_lcm_state}</PREV_LCM_STATE>"
     parts = [
-        "<VM>", element("ID", v.id), element("UID", v.uid), element("GID", v.gid),
-        element("UNAME", names.users.get(v.uid, "")), element("GNAME", names.groups.get(v.gid, "")),
-        element("NAME", v.name),
-    ]
-    if full:
-        parts.append(permissions(v.permissions))
-    parts += [element("LAST_POLL", v.last_poll), element("STATE", v.state), element("LCM_STATE", v.lcm_state)]
-    if full:
-        parts += [element("PREV_STATE", v.prev_state), element("PREV_LCM_STATE", v.prev_lcm_state)]
-    parts += [
-        element("RESCHED", v.resched), element("STIME", v.stime), element("ETIME", v.etime),
+        head, f"<RESCHED>{v.resched}</RESCHED><STIME>{v.stime}</STIME><ETIME>{v.etime}</ETIME>",
         element("DEPLOY_ID", v.deploy_id), _vm_monitoring(v.monitoring, short=not full),
-    ]
-    if full:
-        parts.append("<SCHED_ACTIONS/>")
-    parts += [
+        "<SCHED_ACTIONS/>" if full else "",
         template.to_xml("TEMPLATE"), Template.from_json(v.user_template).to_xml("USER_TEMPLATE"),
-        "<HISTORY_RECORDS>" + "".join(history(h, full) for h in records) + "</HISTORY_RECORDS>",
+        "<HISTORY_RECORDS>", *(history(h, full) for h in records), "</HISTORY_RECORDS>",
+        "<BACKUPS><BACKUP_CONFIG/><BACKUP_IDS/></BACKUPS></VM>" if full else "</VM>",
     ]
-    if full:
-        parts.append("<BACKUPS><BACKUP_CONFIG/><BACKUP_IDS/></BACKUPS>")
-    parts.append("</VM>")
     return "".join(parts)
 
 
