@@ -205,7 +205,7 @@ class Engine:
         self.issue(orders)
         return placed
 
-    def migrate(self, vm_id: int, host_id: int, live: bool) -> None:
+    def migrate(self, vm_id: int, host_id: int, live: bool, reason: str = "api:migrate") -> None:
         with self.db.write() as session:
             vm = self.load(session, vm_id)
             position = (S(vm.state), L(vm.lcm_state))
@@ -220,7 +220,8 @@ class Engine:
             self._require(session, vm, Capability.LIVE_MIGRATE if live else Capability.SAVE_RESTORE, "migrate")
             self._close_history_action(session, vm, HA.LIVE_MIGRATE if live else HA.MIGRATE)
             self._place(session, vm, host)
-            order = self.enter(session, vm, (S.ACTIVE, L.MIGRATE if live else L.SAVE_MIGRATE), "api:migrate", force=True)
+            vm.resched = 0
+            order = self.enter(session, vm, (S.ACTIVE, L.MIGRATE if live else L.SAVE_MIGRATE), reason, force=True)
         self.issue([order] if order else [])
 
     def recover(self, vm_id: int, op: int) -> None:

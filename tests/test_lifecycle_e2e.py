@@ -172,3 +172,16 @@ def test_host_error_and_recovery(one: Any) -> None:
     one.host.update(host_id, 'DUMMY_FAIL = ""', 1)
     wait_for(lambda: one.host.info(host_id).STATE == HostState.MONITORED, what="host back")
     wait_position(one, vm_id, *RUNNING)
+
+
+def test_resched_moves_the_vm_to_another_host(one: Any) -> None:
+    first = add_host(one, "node1")
+    vm_id = one.vm.allocate(VM + ' SCHED_REQUIREMENTS = "NAME = \\"node*\\""')
+    wait_position(one, vm_id, *RUNNING)
+    assert one.vm.info(vm_id).HISTORY_RECORDS.HISTORY[-1].HID == first
+    second = add_host(one, "node2")
+    one.vm.action("resched", vm_id)
+    assert one.vm.info(vm_id).RESCHED == 1
+    wait_for(lambda: one.vm.info(vm_id).HISTORY_RECORDS.HISTORY[-1].HID == second, what="the VM moved")
+    wait_position(one, vm_id, *RUNNING)
+    assert one.vm.info(vm_id).RESCHED == 0

@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import threading
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.orm import Session
 
 from ..db import Database, Host, VirtualMachine
 from ..engine import Engine
-from ..states import HostState, VMState
+from ..errors import NebulaError
+from ..states import HostState, LCMState, VMState
 from ..template import Template
 from .placement import HostSlot, PendingVM, host_variables, plan, stamp
 
@@ -59,42 +61,59 @@ class Scheduler:
                 log.exception("scheduler cycle failed")
 
     def cycle(self) -> int:
-        """One round of placement; returns how many VMs were placed."""
+        """One round of placement; returns how many VMs were placed (or moved, for RESCHED)."""
         with self.db.read() as session:
-            pending = [
-                PendingVM(vm_id, cpu, memory, user.get_str("SCHED_REQUIREMENTS") or "", user.get_str("SCHED_RANK") or "")
-                for vm_id, cpu, memory, user in (
-                    (row.id, row.cpu, row.memory, Template.from_json(row.user_template))
-                    for row in session.execute(
-                        select(VirtualMachine.id, VirtualMachine.cpu, VirtualMachine.memory, VirtualMachine.user_template)
-                        .where(VirtualMachine.state == VMState.PENDING).order_by(VirtualMachine.id)
-                        .limit(self.max_dispatch * 2)
-                    )
-                )
-            ]
-            if not pending:
+            pending = self._wanting(session, VirtualMachine.state == VMState.PENDING)
+            moving = self._wanting(session, (VirtualMachine.state == VMState.ACTIVE)
+                                   & (VirtualMachine.lcm_state == LCMState.RUNNING) & (VirtualMachine.resched == 1))
+            if not pending and not moving:
                 return 0
-            usage = {
-                row.host_id: row for row in session.execute(
-                    select(VirtualMachine.host_id, func.sum(VirtualMachine.cpu).label("cpu"),
-                           func.sum(VirtualMachine.memory).label("mem"), func.count().label("n"))
-                    .where(VirtualMachine.host_id.is_not(None)).group_by(VirtualMachine.host_id)
-                )
-            }
-            hosts = []
-            for host in session.scalars(select(Host).where(Host.state == HostState.MONITORED).order_by(Host.id)):
-                used = usage.get(host.id)
-                hosts.append(HostSlot(
-                    host.id, host.name, host.total_cpu, host.total_mem,
-                    round((used.cpu or 0) * 100) if used else 0, int(used.mem or 0) * 1024 if used else 0,
-                    used.n if used else 0,
-                    host_variables(host.id, host.name, host.cluster_id, host.template, host.monitoring,
-                                   host.total_cpu, host.total_mem),
-                ))
-        result = plan(pending, hosts, self.max_dispatch, self.max_per_host)
-        placed = self.engine.deploy(result.placements) if result.placements else []
-        self._record_why(result.why)
+            hosts = self._hosts(session)
+        result = plan(pending + moving, hosts, self.max_dispatch, self.max_per_host)
+        moved = {vm.id for vm in moving}
+        placed = self.engine.deploy([p for p in result.placements if p[0] not in moved]) if result.placements else []
+        for vm_id, host_id in (p for p in result.placements if p[0] in moved):
+            try:
+                self.engine.migrate(vm_id, host_id, live=False, reason="scheduler:resched")
+                placed.append(vm_id)
+            except NebulaError as exc:
+                log.warning("rescheduling VM %d failed: %s", vm_id, exc.message)
+        self._record_why({vm_id: why for vm_id, why in result.why.items() if vm_id not in moved})
         return len(placed)
+
+    def _wanting(self, session: Session, condition: ColumnElement[bool]) -> list[PendingVM]:
+        """VMs that need a host: PENDING ones, or RUNNING ones flagged RESCHED (they must leave theirs)."""
+        rows = session.execute(
+            select(VirtualMachine.id, VirtualMachine.cpu, VirtualMachine.memory, VirtualMachine.user_template,
+                   VirtualMachine.host_id).where(condition).order_by(VirtualMachine.id).limit(self.max_dispatch * 2)
+        )
+        wanting = []
+        for vm_id, cpu, memory, user_json, host_id in rows:
+            user = Template.from_json(user_json)
+            wanting.append(PendingVM(vm_id, cpu, memory, user.get_str("SCHED_REQUIREMENTS") or "",
+                                     user.get_str("SCHED_RANK") or "", host_id))
+        return wanting
+
+    def _hosts(self, session: Session) -> list[HostSlot]:
+        """MONITORED hosts with what their VMs hold now."""
+        usage = {
+            row.host_id: row for row in session.execute(
+                select(VirtualMachine.host_id, func.sum(VirtualMachine.cpu).label("cpu"),
+                       func.sum(VirtualMachine.memory).label("mem"), func.count().label("n"))
+                .where(VirtualMachine.host_id.is_not(None)).group_by(VirtualMachine.host_id)
+            )
+        }
+        hosts = []
+        for host in session.scalars(select(Host).where(Host.state == HostState.MONITORED).order_by(Host.id)):
+            used = usage.get(host.id)
+            hosts.append(HostSlot(
+                host.id, host.name, host.total_cpu, host.total_mem,
+                round((used.cpu or 0) * 100) if used else 0, int(used.mem or 0) * 1024 if used else 0,
+                used.n if used else 0,
+                host_variables(host.id, host.name, host.cluster_id, host.template, host.monitoring,
+                               host.total_cpu, host.total_mem),
+            ))
+        return hosts
 
     def _record_why(self, why: dict[int, str]) -> None:
         """Write SCHED_MESSAGE on VMs left PENDING, only where the reason changed."""

@@ -54,6 +54,7 @@ class PendingVM:
     memory: int  # MB
     requirements: str
     rank: str
+    current_host: int | None = None  # set for a RUNNING VM to be rescheduled: it must go elsewhere
 
 
 @dataclass
@@ -104,7 +105,7 @@ def plan(vms: Sequence[PendingVM], hosts: Sequence[HostSlot], max_dispatch: int,
         cpu, mem = round(vm.cpu * 100), vm.memory * 1024
         chosen = None
         for host in ordered:
-            if host.placed < max_per_host and host.max_cpu - host.cpu_usage >= cpu and host.max_mem - host.mem_usage >= mem:
+            if host.id != vm.current_host and host.placed < max_per_host and host.max_cpu - host.cpu_usage >= cpu and host.max_mem - host.mem_usage >= mem:
                 chosen = host
                 break
         if chosen is None:
