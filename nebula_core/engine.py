@@ -37,6 +37,9 @@ from .template import Template
 log = logging.getLogger(__name__)
 
 DEFAULT_VM_DIR = "/var/lib/nebula/vms"
+# Outcomes applied in one transaction: large enough to spare commits, small enough that API
+# writers waiting on SQLite's single write lock are not kept waiting long.
+APPLY_BATCH = 200
 FRONTEND_VM_DIR = "vms"
 
 # Called after each committed change: (vm_id, old position, new position, reason).
@@ -181,11 +184,18 @@ class Engine:
 
     def deploy(self, placements: Iterable[tuple[int, int]], reason: str = "scheduler") -> list[int]:
         """Start each (vm_id, host_id) placement; return the VMs placed (others moved meanwhile)."""
+        pairs = list(placements)
+        placed: list[int] = []
+        for start in range(0, len(pairs), APPLY_BATCH):
+            placed += self._deploy_batch(pairs[start:start + APPLY_BATCH], reason)
+        return placed
+
+    def _deploy_batch(self, pairs: list[tuple[int, int]], reason: str) -> list[int]:
         orders: list[Order] = []
         placed: list[int] = []
         with self.db.write() as session:
-            pairs = list(placements)
             vms = self._load_many(session, [vm_id for vm_id, _ in pairs])
+            self._preload_histories(session, vms.values())
             hosts = {h.id: h for h in session.scalars(select(Host).where(Host.id.in_({h for _, h in pairs})))}
             for vm_id, host_id in pairs:
                 vm, host = vms.get(vm_id), hosts.get(host_id)
@@ -284,11 +294,12 @@ class Engine:
         """Open a new history record on ``host`` and take its capacity."""
         vm.seq += 1
         vm.host_id = host.id
-        session.add(History(
+        record = History(
             vm_id=vm.id, seq=vm.seq, host_id=host.id, hostname=host.name, vm_mad=host.vm_mad,
             tm_mad=host.tm_mad, stime=int(time.time()),
-        ))
-        session.flush()
+        )
+        session.add(record)
+        _history_cache(session)[(vm.id, vm.seq)] = record
 
     def undo_migration(self, session: Session, vm: VirtualMachine) -> None:
         """A migration failed before the VM left its host: it is back on the previous placement."""
@@ -297,14 +308,16 @@ class Engine:
             return
         current.etime = int(time.time())
         current.reason = "migration failed"
-        previous = session.scalars(select(History).where(History.vm_id == vm.id, History.seq == vm.seq - 1)).one()
+        previous = self._history(session, vm.id, vm.seq - 1)
+        assert previous is not None, "a migration always has a previous placement"
         vm.host_id = previous.host_id
         vm.seq += 1  # a fresh record on the old host keeps the history append-only
-        session.add(History(
+        record = History(
             vm_id=vm.id, seq=vm.seq, host_id=previous.host_id, hostname=previous.hostname,
             vm_mad=previous.vm_mad, tm_mad=previous.tm_mad, stime=current.etime, rstime=current.etime,
-        ))
-        session.flush()
+        )
+        session.add(record)
+        _history_cache(session)[(vm.id, vm.seq)] = record
 
     def _close_history_action(self, session: Session, vm: VirtualMachine, action: HA) -> None:
         history = self._current_history(session, vm) if vm.seq >= 0 else None
@@ -312,19 +325,36 @@ class Engine:
             history.action = int(action)
 
     def _current_history(self, session: Session, vm: VirtualMachine) -> History | None:
-        if vm.seq < 0:
+        return self._history(session, vm.id, vm.seq)
+
+    def _history(self, session: Session, vm_id: int, seq: int) -> History | None:
+        """One placement record, from the session's cache when a batch preloaded it."""
+        if seq < 0:
             return None
-        return session.scalars(select(History).where(History.vm_id == vm.id, History.seq == vm.seq)).one_or_none()
+        cache = _history_cache(session)
+        if (vm_id, seq) not in cache:
+            cache[(vm_id, seq)] = session.scalars(
+                select(History).where(History.vm_id == vm_id, History.seq == seq)).one_or_none()
+        return cache[(vm_id, seq)]
+
+    def _preload_histories(self, session: Session, vms: Iterable[VirtualMachine]) -> None:
+        """Read the current and previous records of many VMs in one query."""
+        wanted = {(vm.id, seq) for vm in vms for seq in (vm.seq, vm.seq - 1) if seq >= 0}
+        cache = _history_cache(session)
+        if wanted:
+            stmt = select(History).where(History.vm_id.in_({vm_id for vm_id, _ in wanted}))
+            for record in session.scalars(stmt):
+                if (record.vm_id, record.seq) in wanted:
+                    cache[(record.vm_id, record.seq)] = record
+            for key in wanted:
+                cache.setdefault(key, None)
 
     def _order(self, session: Session, vm: VirtualMachine, history: History | None = None) -> Order:
         history = history or self._current_history(session, vm)
         if history is None:
             raise ActionError(f"VM {vm.id} has never been placed on a host")
-        previous = None
-        if vm.seq > 0:
-            prior = session.scalars(select(History).where(History.vm_id == vm.id, History.seq == vm.seq - 1)).one_or_none()
-            if prior is not None:
-                previous = self._placement(session, prior, vm.id)
+        prior = self._history(session, vm.id, vm.seq - 1)
+        previous = self._placement(session, prior, vm.id) if prior is not None else None
         return Order(
             vm_id=vm.id, step=vm.step, lcm=L(vm.lcm_state), op=_op_of(L(vm.lcm_state)),
             hard=vm.hard, name=f"one-{vm.id}", deploy_id=vm.deploy_id, template=_driver_template(vm),
@@ -392,7 +422,7 @@ class Engine:
             if first is None:
                 return
             batch = [first]
-            while len(batch) < 1000:
+            while len(batch) < APPLY_BATCH:
                 try:
                     item = self._outcomes.get_nowait()
                 except queue.Empty:
@@ -418,6 +448,7 @@ class Engine:
         orders: list[Order] = []
         with self.db.write() as session:
             vms = self._load_many(session, sorted({o.vm_id for o in batch}))
+            self._preload_histories(session, vms.values())
             for outcome in batch:
                 vm = vms.get(outcome.vm_id)
                 if vm is not None:
@@ -448,6 +479,12 @@ class Engine:
                 orders.append(self._order(session, vm))
         self.issue(orders)
         return len(orders)
+
+
+def _history_cache(session: Session) -> dict[tuple[int, int], History | None]:
+    """Placement records by (vm_id, seq), kept for the life of one session."""
+    cache: dict[tuple[int, int], History | None] = session.info.setdefault("nebula_history", {})
+    return cache
 
 
 def _driver_template(vm: VirtualMachine) -> Template:
