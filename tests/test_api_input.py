@@ -178,3 +178,12 @@ def test_regular_user_sees_only_own(one: Any, cloud: Cloud) -> None:
     with pytest.raises(pyone.OneAuthenticationException):
         alice.vm.info(hers)
     wait_for(lambda: pyone.OneServer(cloud.api.endpoint, session="alice:changed").vm.info(hers).ID == hers)
+
+
+def test_pool_pages_and_ranges(one: Any) -> None:
+    ids = [one.vm.allocate("CPU = 1 MEMORY = 8", True) for _ in range(5)]
+    assert [vm.ID for vm in one.vmpool.infoextended(-2, -1, -1, -1).VM] == ids[::-1]  # descending, as oned
+    assert [vm.ID for vm in one.vmpool.info(-2, 0, -2, -1).VM] == ids[:-3:-1]  # first page of two
+    assert [vm.ID for vm in one.vmpool.info(-2, 2, -2, -1).VM] == [ids[2], ids[1]]  # second page
+    assert [vm.ID for vm in one.vmpool.info(-2, ids[1], ids[3], -1).VM] == [ids[3], ids[2], ids[1]]
+    assert all(len(vm.HISTORY_RECORDS.HISTORY) == 0 for vm in one.vmpool.infoextended(-2, 0, -2, -1).VM)

@@ -113,6 +113,19 @@ def _host_usage(session: Session, host_id: int | None = None) -> dict[int, views
     return {hid: views.HostUsage(round(cpu[hid] * 100), mem[hid] * 1024, tuple(sorted(vms_on[hid]))) for hid in vms_on}
 
 
+def _current_records(session: Session, vm_ids: list[int], chunk: int = 5000) -> dict[int, Any]:
+    """The current placement record of each VM, as plain rows (pools render thousands)."""
+    records: dict[int, Any] = {}
+    for start in range(0, len(vm_ids), chunk):
+        ids = vm_ids[start:start + chunk]
+        records.update((row.vm_id, row) for row in session.execute(
+            select(*History.__table__.c)
+            .join(VirtualMachine, (History.vm_id == VirtualMachine.id) & (History.seq == VirtualMachine.seq))
+            .where(VirtualMachine.id.in_(ids))
+        ))
+    return records
+
+
 def _vnet_xml(session: Session, vnet: VirtualNetwork, names: views.Names, full: bool = True) -> str:
     ranges = list(session.scalars(select(AddressRange).where(AddressRange.vnet_id == vnet.id).order_by(AddressRange.ar_id)))
     leases: dict[int, list[tuple[int, int | None]]] = defaultdict(list)
@@ -244,10 +257,7 @@ def build(cloud: Cloud) -> MethodTable:
         with db.read() as session:
             stmt = state_filter(pool_filter(select(VirtualMachine), VirtualMachine, caller, flag, start, end), state)
             found = list(session.execute(stmt.with_only_columns(*VirtualMachine.__table__.c)))
-            records = {h.vm_id: h for h in session.scalars(
-                select(History).join(VirtualMachine, (History.vm_id == VirtualMachine.id) & (History.seq == VirtualMachine.seq))
-                .where(VirtualMachine.id.in_(stmt.with_only_columns(VirtualMachine.id).order_by(None)))
-            )} if found else {}
+            records = _current_records(session, [vm.id for vm in found])
             names = _names(session)
             return views.pool("VM_POOL", (views.vm(vm, names, [records[vm.id]] if vm.id in records else [], full) for vm in found))
 

@@ -53,7 +53,7 @@ class Names:
     groups: Mapping[int, str]
 
 
-def history(h: History, full: bool = True) -> str:
+def history(h: History | Row[Any], full: bool = True) -> str:
     parts = [element("OID", h.vm_id), element("SEQ", h.seq), element("HOSTNAME", h.hostname), element("HID", h.host_id),
              "<CID>0</CID>"]
     if full:
@@ -77,7 +77,7 @@ def _vm_monitoring(monitoring_json: str, short: bool) -> str:
     return f"<MONITORING>{inner}</MONITORING>" if inner else "<MONITORING/>"
 
 
-def vm(v: VirtualMachine | Row[Any], names: Names, records: Sequence[History], full: bool = True) -> str:
+def vm(v: VirtualMachine | Row[Any], names: Names, records: Sequence[History | Row[Any]], full: bool = True) -> str:
     """A ``<VM>``: the full form (vm.info, vmpool.infoextended) or the short one (vmpool.info).
 
     ``v`` may be an ORM object or a plain row of the vms table (pools read rows: faster).

@@ -69,10 +69,9 @@ class Database:
         The row of each kind is created by the first migration, so concurrent first calls
         queue on its lock instead of racing to insert it.
         """
-        row = session.execute(
-            self.lock(select(models.Sequence.next_id).where(models.Sequence.kind == kind))
-        ).scalar_one()
-        session.execute(update(models.Sequence).where(models.Sequence.kind == kind).values(next_id=row + 1))
+        conn = session.connection()  # plain SQL: this is on every allocate's path, the ORM adds nothing
+        row = int(conn.execute(self.lock(select(models.Sequence.next_id).where(models.Sequence.kind == kind))).scalar_one())
+        conn.execute(update(models.Sequence).where(models.Sequence.kind == kind).values(next_id=row + 1))
         return row
 
     def dispose(self) -> None:
