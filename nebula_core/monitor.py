@@ -11,11 +11,13 @@ import json
 import logging
 import threading
 import time
+from functools import partial
 from collections.abc import Callable
 
 from sqlalchemy import select
 
 from .db import Database, History, Host, VirtualMachine
+from .drivers import replies
 from .drivers.im import HostReport
 from .drivers.manager import Drivers
 from .drivers.runner import Runner
@@ -75,11 +77,11 @@ class Monitor:
             hosts = list(session.execute(stmt))
         for host_id, name, im_mad, template_json in hosts:
             variables = {k: v for k, v in Template.from_json(template_json) if isinstance(v, str)}
-            self.runner.submit(
-                lambda im_mad=im_mad, name=name, variables=variables: self.drivers.im.get(im_mad).probe(name, variables),
-                lambda report, error, host_id=host_id: self._host_probed(host_id, report, error),
-                self.timeout, f"probe of host {name}",
-            )
+            self.runner.submit(partial(self._probe, im_mad, name, variables), partial(self._host_probed, host_id),
+                               self.timeout, f"probe of host {name}")
+
+    def _probe(self, im_mad: str, name: str, variables: dict[str, str]) -> HostReport:
+        return replies.host_report(self.drivers.im.get(im_mad).probe(name, variables), f"{im_mad} probe")
 
     def _host_probed(self, host_id: int, report: HostReport | None, error: BaseException | None) -> None:
         now = int(time.time())
@@ -134,11 +136,11 @@ class Monitor:
         for vm_id, step, deploy_id, hostname, vm_mad, host_state in rows:
             if host_state not in (HostState.MONITORED, HostState.DISABLED):
                 continue  # its host is down: the VM stays as the host monitor left it
-            self.runner.submit(
-                lambda vm_mad=vm_mad, hostname=hostname, deploy_id=deploy_id: self.drivers.vmm.get(vm_mad).poll(hostname, deploy_id),
-                lambda obs, error, vm_id=vm_id, step=step: self._vm_polled(vm_id, step, obs, error),
-                self.timeout, f"poll of VM {vm_id}",
-            )
+            self.runner.submit(partial(self._poll, vm_mad, hostname, deploy_id), partial(self._vm_polled, vm_id, step),
+                               self.timeout, f"poll of VM {vm_id}")
+
+    def _poll(self, vm_mad: str, host: str, deploy_id: str) -> Observation:
+        return replies.observation(self.drivers.vmm.get(vm_mad).poll(host, deploy_id), f"{vm_mad} poll")
 
     def _vm_polled(self, vm_id: int, step: int, observation: Observation | None, error: BaseException | None) -> None:
         if error is not None or observation is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .drivers import replies
 from .drivers.errors import DriverError
 from .drivers.manager import Drivers
 from .drivers.tm import Location, TMDriver
@@ -63,9 +64,9 @@ def execute(drivers: Drivers, order: Order) -> str | None:
             assert prev is not None
             tm.move(Location(prev.host, prev.vm_dir), Location(here.host, here.vm_dir))
         case Op.DEPLOY:
-            return vmm.deploy(spec)
+            return replies.deploy_id(vmm.deploy(spec), f"{here.vm_mad} deploy")
         case Op.RESTORE:
-            return vmm.restore(spec, checkpoint)
+            return replies.deploy_id(vmm.restore(spec, checkpoint), f"{here.vm_mad} restore")
         case Op.SHUTDOWN if order.hard:
             vmm.cancel(here.host, order.deploy_id)
         case Op.SHUTDOWN:
