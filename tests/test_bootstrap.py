@@ -1,0 +1,47 @@
+"""First start: oneadmin is created once, its credentials written where OpenNebula clients look."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from nebula_core.db import Database
+from nebula_core.users import Authenticator, bootstrap
+
+
+def database(tmp_path: Path) -> Database:
+    db = Database(f"sqlite:///{tmp_path}/n.db")
+    db.migrate()
+    return db
+
+
+def test_random_password_written_owner_only(tmp_path: Path) -> None:
+    db = database(tmp_path)
+    auth_file = tmp_path / ".one" / "one_auth"
+    assert bootstrap(db, auth_file) == str(auth_file)
+    user, _, password = auth_file.read_text().strip().partition(":")
+    assert user == "oneadmin" and len(password) >= 20
+    assert stat.S_IMODE(auth_file.stat().st_mode) == 0o600
+    assert Authenticator(db, 60).authenticate(f"oneadmin:{password}").uid == 0
+    assert bootstrap(db, auth_file) is None  # only on an empty database
+    assert auth_file.read_text().strip() == f"oneadmin:{password}"
+
+
+def test_existing_one_auth_is_honoured(tmp_path: Path) -> None:
+    db = database(tmp_path)
+    auth_file = tmp_path / "one_auth"
+    auth_file.write_text("oneadmin:my-own-secret\n")
+    bootstrap(db, auth_file)
+    assert auth_file.read_text() == "oneadmin:my-own-secret\n"
+    assert Authenticator(db, 60).authenticate("oneadmin:my-own-secret").name == "oneadmin"
+
+
+def test_passwords_are_salted_hashes(tmp_path: Path) -> None:
+    db = database(tmp_path)
+    bootstrap(db, tmp_path / "one_auth")
+    password = (tmp_path / "one_auth").read_text().strip().partition(":")[2]
+    with db.read() as session:
+        from nebula_core.db import User
+
+        stored = session.get(User, 0).password  # type: ignore[union-attr]
+    assert password not in stored and stored.startswith("pbkdf2_sha256$")
