@@ -1,7 +1,7 @@
 """The dummy IM: a host as big as its template says, as busy as the dummy VMs on it.
 
-Usage is read from the record files at each probe rather than from the VMM's cache: the IM is a
-separate driver instance, probes are rare, and the files are what the VMM writes through to.
+Usage comes from the dummy VMM's hypervisor in memory when this process has one (the daemon
+does), else from the record files, which are what the VMM writes through to.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from nebula_core.drivers.im import HostReport, IMDriver
 
 from . import attributes, records
 from .faults import IM_OPS, Faults
+from .hypervisor import live
 
 DEFAULT_CPU = 800  # cores x 100, as OpenNebula's dummy host
 DEFAULT_MEMORY = 16_777_216  # KB
@@ -27,7 +28,10 @@ class DummyIM(IMDriver):
         total_cpu = attributes.count(template, "DUMMY_CPU", DEFAULT_CPU)
         total_memory = attributes.count(template, "DUMMY_MEMORY", DEFAULT_MEMORY)
         faults.apply("probe", HostUnreachable(f"dummy: host {host} does not answer"))
-        running = [vm for vm in records.read_host(self.driver_context.var_dir / "dummy", host) if not vm.saved]
+        root = self.driver_context.var_dir / "dummy"
+        hypervisor = live(root)
+        on_host = hypervisor.on_host(host) if hypervisor is not None else records.read_host(root, host)
+        running = [vm for vm in on_host if not vm.saved]
         return HostReport(
             total_cpu=total_cpu,
             total_memory=total_memory,
