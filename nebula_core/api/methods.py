@@ -253,21 +253,22 @@ def build(cloud: Cloud) -> MethodTable:
             load_vm(session, caller, vm_id, "MANAGE").name = name
         return vm_id
 
-    def vm_pool(caller: Principal, flag: int, start: int, end: int, state: int, full: bool) -> str:
+    def vm_pool(caller: Principal, flag: int, start: int, end: int, state: int, full: bool) -> views.Document:
         with db.read() as session:
             stmt = state_filter(pool_filter(select(VirtualMachine), VirtualMachine, caller, flag, start, end), state)
             found = list(session.execute(stmt.with_only_columns(*VirtualMachine.__table__.c)))
             records = _current_records(session, [vm.id for vm in found])
             names = _names(session)
-            return views.pool("VM_POOL", (views.vm(vm, names, [records[vm.id]] if vm.id in records else [], full) for vm in found))
+            return views.Document("VM_POOL", (views.vm(vm, names, [records[vm.id]] if vm.id in records else [], full)
+                                              for vm in found))
 
     @table.add("one.vmpool.info", _i("filter"), _i("start"), _i("end"), _i("state"), _s("query", ""))
-    def vmpool_info(caller: Principal, flag: int, start: int, end: int, state: int, _query: str) -> str:
+    def vmpool_info(caller: Principal, flag: int, start: int, end: int, state: int, _query: str) -> views.Document:
         """VMs in the short form."""
         return vm_pool(caller, flag, start, end, state, full=False)
 
     @table.add("one.vmpool.infoextended", _i("filter"), _i("start"), _i("end"), _i("state"), _s("query", ""))
-    def vmpool_infoextended(caller: Principal, flag: int, start: int, end: int, state: int, _query: str) -> str:
+    def vmpool_infoextended(caller: Principal, flag: int, start: int, end: int, state: int, _query: str) -> views.Document:
         """VMs in the full form, with the current history record."""
         return vm_pool(caller, flag, start, end, state, full=True)
 

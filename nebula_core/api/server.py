@@ -9,10 +9,13 @@ from __future__ import annotations
 import logging
 import threading
 import xmlrpc.client
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from xml.sax.saxutils import escape
 from typing import Any
 
 from waitress import wasyncore
+
+from .views import Document
 from waitress.server import create_server
 
 log = logging.getLogger(__name__)
@@ -50,12 +53,39 @@ class RPCApp:
             reply = xmlrpc.client.dumps(xmlrpc.client.Fault(-503, "Call XML not a proper XML-RPC call"), methodresponse=True)
         else:
             try:
-                reply = xmlrpc.client.dumps((self.dispatch(method, params),), methodresponse=True)
+                result = self.dispatch(method, params)
             except xmlrpc.client.Fault as fault:
                 reply = xmlrpc.client.dumps(fault, methodresponse=True)
+            else:
+                if isinstance(result[1], Document):
+                    start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8")])
+                    return _streamed(result[1])
+                reply = xmlrpc.client.dumps((result,), methodresponse=True)
         data = reply.encode("utf-8", "xmlcharrefreplace")
         start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(data)))])
         return [data]
+
+
+STREAM_HEAD = ("<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value><array><data>\n"
+               "<value><boolean>1</boolean></value>\n<value><string>").encode()
+STREAM_TAIL = ("</string></value>\n<value><int>0</int></value>\n</data></array></value>\n</param>\n</params>\n"
+               "</methodResponse>\n").encode()
+CHUNK = 256 * 1024
+
+
+def _streamed(document: Document) -> Iterator[bytes]:
+    """``[true, document, 0]`` as XML-RPC, escaped and sent in chunks while it is written."""
+    yield STREAM_HEAD
+    pending: list[str] = []
+    size = 0
+    for piece in document:
+        pending.append(piece)
+        size += len(piece)
+        if size >= CHUNK:
+            yield escape("".join(pending)).encode("utf-8", "xmlcharrefreplace")
+            pending, size = [], 0
+    yield escape("".join(pending)).encode("utf-8", "xmlcharrefreplace")
+    yield STREAM_TAIL
 
 
 def _plain(start_response: StartResponse, status: str, text: str, extra: list[tuple[str, str]] | None = None) -> list[bytes]:

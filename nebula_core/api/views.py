@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -191,3 +191,17 @@ def user(u: User, names: Names, full: bool = True) -> str:
 
 def pool(root: str, items: Iterable[str]) -> str:
     return f"<{root}>" + "".join(items) + f"</{root}>"
+
+
+class Document:
+    """An XML document written piece by piece as it is sent: a pool of 10,000 VMs never sits
+    in memory as one string (nor as its escaped copy). Its pieces must need no database."""
+
+    def __init__(self, root: str, items: Iterable[str]) -> None:
+        self.root = root
+        self.items = items
+
+    def __iter__(self) -> Iterator[str]:
+        yield f"<{self.root}>"
+        yield from self.items
+        yield f"</{self.root}>"
