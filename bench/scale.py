@@ -172,9 +172,9 @@ one_auth = "{workdir}/one_auth"
 
         print(f"daemon RSS, all RUNNING  {rss_mb(daemon.pid, 'VmRSS'):10.0f} MB (peak so far {rss_mb(daemon.pid):.0f} MB)")
         med, p99 = latency(lambda: rpc.one.vm.info(session, args.vms // 2), 300)
-        print(f"vm.info latency          {med * 1000:10.2f} ms median, {p99 * 1000:.2f} ms p99")
+        print(f"vm.info latency          {med * 1000:10.2f} ms median, {p99 * 1000:.2f} ms p99   (peak RSS {rss_mb(daemon.pid):.0f} MB)")
         med, _ = latency(lambda: rpc.one.vmpool.info(session, -2, -1, -1, -1), 5)
-        print(f"vmpool.info ({args.vms} VMs)   {med:10.3f} s median (short form, end to end)")
+        print(f"vmpool.info ({args.vms} VMs)   {med:10.3f} s median (short form, end to end; peak RSS {rss_mb(daemon.pid):.0f} MB)")
         med, _ = latency(lambda: rpc.one.vmpool.infoextended(session, -2, -1, -1, -1), 3)
         print(f"vmpool.infoextended      {med:10.3f} s median (full form)")
         print(f"daemon peak RSS          {rss_mb(daemon.pid):10.0f} MB (with the pool listings)")

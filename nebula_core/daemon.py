@@ -7,6 +7,7 @@ previous daemon left unfinished (``Engine.reconcile``).
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -75,6 +76,21 @@ class Cloud:
         self.db.dispose()
 
 
+M_ARENA_MAX = -8  # glibc's mallopt parameter
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Keep glibc from giving each API thread its own heap arena.
+
+    Every thread that renders a large pool reply otherwise keeps tens of MB in an arena of its
+    own, so the daemon's memory grows with the number of threads that ever served one.
+    """
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to tune
+
+
 def serve(config_path: str | None = None, overrides: dict[str, dict[str, object]] | None = None) -> int:
     """Run the daemon in the foreground until SIGTERM/SIGINT; the exit code."""
     try:
@@ -82,6 +98,7 @@ def serve(config_path: str | None = None, overrides: dict[str, dict[str, object]
     except ConfigError as exc:
         print(f"nebula: configuration error: {exc}", file=sys.stderr)
         return 2
+    limit_malloc_arenas()
     logging.basicConfig(level=config.daemon.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         cloud = Cloud(config)
