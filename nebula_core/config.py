@@ -106,7 +106,7 @@ _POSITIVE = {
 }
 
 
-def _check_value(key: str, expected: type, value: Any) -> Any:
+def _check_value(key: str, expected: type[Any], value: Any) -> Any:
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
@@ -132,11 +132,11 @@ def _section(name: str, cls: type, data: Any) -> Any:
     for key, value in data.items():
         if key not in fields:
             raise ConfigError(f"{name}.{key}: unknown key (known: {', '.join(fields)})")
-        values[key] = _check_value(f"{name}.{key}", _TYPES[fields[key].type], value)
+        values[key] = _check_value(f"{name}.{key}", _TYPES[str(fields[key].type)], value)
     return cls(**values)
 
 
-_TYPES = {"str": str, "int": int, "float": float, "bool": bool}
+_TYPES: dict[str, type[Any]] = {"str": str, "int": int, "float": float, "bool": bool}
 
 
 def load(path: str | os.PathLike[str] | None = None, overrides: dict[str, dict[str, Any]] | None = None) -> Config:

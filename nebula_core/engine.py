@@ -49,7 +49,8 @@ Listener = Callable[[int, Position, Position, str], None]
 class Outcome(Protocol):
     """Something that arrived for a VM and changes it in the applier's transaction."""
 
-    vm_id: int
+    @property
+    def vm_id(self) -> int: ...  # read-only: outcomes are frozen dataclasses
 
     def apply(self, engine: Engine, session: Session, vm: VirtualMachine) -> Order | None: ...
 
@@ -177,9 +178,9 @@ class Engine:
                 return
             vm.hard = move.hard
             self._close_history_action(session, vm, move.history)
-            order = self.enter(session, vm, move.target, f"{reason}:{action}", force=True)
-            if order:
-                orders.append(order)
+            step = self.enter(session, vm, move.target, f"{reason}:{action}", force=True)
+            if step:
+                orders.append(step)
         self.issue(orders)
 
     def deploy(self, placements: Iterable[tuple[int, int]], reason: str = "scheduler") -> list[int]:
@@ -393,11 +394,14 @@ class Engine:
         for order in orders:
             with self._idle:
                 self._in_flight += 1
-            self.runner.submit(
-                lambda order=order: execute(self.drivers, order),
-                lambda result, error, order=order: self.deliver(StepDone(order, result, error)),
-                self.timeout, order.label,
-            )
+
+            def call(order: Order = order) -> str | None:
+                return execute(self.drivers, order)
+
+            def done(result: str | None, error: BaseException | None, order: Order = order) -> None:
+                self.deliver(StepDone(order, result, error))
+
+            self.runner.submit(call, done, self.timeout, order.label)
 
     def _reboot(self, order: Order, hard: bool) -> None:
         def call() -> None:

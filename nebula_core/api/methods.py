@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session
 
 from .. import hosts, network, users, vms
@@ -71,7 +71,7 @@ def pool_filter(stmt: Select[Any], model: Any, caller: Principal, flag: int, sta
     if flag >= 0:
         stmt = stmt.where(model.uid == flag)
         if not caller.is_admin and flag != caller.uid:
-            stmt = stmt.where(False)
+            stmt = stmt.where(false())
     elif flag == -2 and caller.is_admin:
         pass
     elif flag == -4:
@@ -107,6 +107,7 @@ def _host_usage(session: Session, host_id: int | None = None) -> dict[int, views
     mem: dict[int, int] = defaultdict(int)
     vms_on: dict[int, list[int]] = defaultdict(list)
     for hid, vm_id, vm_cpu, vm_mem in session.execute(stmt):
+        assert hid is not None  # the query keeps placed VMs only
         cpu[hid] += vm_cpu
         mem[hid] += vm_mem
         vms_on[hid].append(vm_id)

@@ -8,11 +8,12 @@ success is exactly ``[true, value, 0]``.
 
 from __future__ import annotations
 
+import builtins
 import logging
 import xmlrpc.client
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import ErrorCode, NebulaError
 from ..users import Principal
@@ -22,13 +23,15 @@ log = logging.getLogger(__name__)
 TYPE_NAMES = {int: "integer", str: "a string", bool: "boolean", list: "an array"}
 NO_DEFAULT = object()
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 
 @dataclass(frozen=True)
 class Param:
     name: str
-    type: type
+    type: builtins.type  # the field shadows the builtin inside the class body
     default: Any = NO_DEFAULT
-    also: tuple[type, ...] = ()  # other types tolerated (clients that send the wrong one)
+    also: tuple[builtins.type, ...] = ()  # other types tolerated (clients that send the wrong one)
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,8 @@ class MethodTable:
     def __init__(self) -> None:
         self.methods: dict[str, Method] = {}
 
-    def add(self, name: str, *params: Param, authenticated: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        def register(handler: Callable[..., Any]) -> Callable[..., Any]:
+    def add(self, name: str, *params: Param, authenticated: bool = True) -> Callable[[F], F]:
+        def register(handler: F) -> F:
             self.methods[name] = Method(name, params, handler, (handler.__doc__ or "").strip(), authenticated)
             return handler
         return register

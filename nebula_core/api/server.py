@@ -103,7 +103,7 @@ class APIServer:
             app, map=self._map, host=host, port=port, threads=threads, max_request_body_size=app.max_body,
             channel_timeout=60, connection_limit=200, ident="Nebula", clear_untrusted_proxy_headers=True,
         )
-        self.port: int = self._server.effective_port  # type: ignore[union-attr]
+        self.port: int = self._server.effective_port
         self.host = host
         self._closing = False
         self._thread = threading.Thread(target=self._run, name="api", daemon=True)

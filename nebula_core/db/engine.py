@@ -10,17 +10,19 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import create_engine, event, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import Select, create_engine, event, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from . import models
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+SelectT = TypeVar("SelectT", bound=Select[Any])
 
 
 class Database:
@@ -51,7 +53,7 @@ class Database:
         with Session(self._writer, expire_on_commit=False) as session, session.begin():
             yield session
 
-    def lock(self, stmt: Any) -> Any:
+    def lock(self, stmt: SelectT) -> SelectT:
         """Add a row lock where the engine has them (SQLite's IMMEDIATE already serialises)."""
         return stmt if self.is_sqlite else stmt.with_for_update()
 
@@ -87,6 +89,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def _sqlite_begin(conn: Engine | Any) -> None:
+def _sqlite_begin(conn: Connection) -> None:
     mode = "IMMEDIATE" if conn.get_execution_options().get("nebula_write") else "DEFERRED"
     conn.exec_driver_sql(f"BEGIN {mode}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from importlib.metadata import EntryPoint
 from typing import Any, Generic, TypeVar
 
 from stevedore import ExtensionManager
@@ -37,19 +38,19 @@ class LoadFailure:
 class DriverManager(Generic[D]):
     """The drivers of one kind: loaded lazily by name, one instance per name."""
 
-    def __init__(self, kind: str, base: type[D], context: DriverContext) -> None:
+    def __init__(self, kind: str, base: type[Any], context: DriverContext) -> None:
         self.kind = kind
         self.namespace = NAMESPACES[kind]
-        self.base = base
+        self.base = base  # type[Any], not type[D]: the driver bases are abstract classes
         self.context = context
         self.failures: list[LoadFailure] = []
-        self._extensions = ExtensionManager(
+        self._extensions: ExtensionManager[Any] = ExtensionManager(
             self.namespace, invoke_on_load=False, on_load_failure_callback=self._record_failure
         )
         self._instances: dict[str, D] = {}
         self._lock = threading.Lock()
 
-    def _record_failure(self, _manager: Any, entry_point: Any, error: Exception) -> None:
+    def _record_failure(self, _manager: ExtensionManager[Any], entry_point: EntryPoint, error: BaseException) -> None:
         dist = getattr(getattr(entry_point, "dist", None), "name", "?")
         self.failures.append(LoadFailure(self.namespace, entry_point.name, dist, f"{type(error).__name__}: {error}"))
 
