@@ -11,8 +11,8 @@ import json
 import logging
 import threading
 import time
-from functools import partial
 from collections.abc import Callable
+from functools import partial
 
 from sqlalchemy import select
 

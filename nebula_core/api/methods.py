@@ -57,11 +57,12 @@ def _require_owner(caller: Principal, owner: int, level: str, kind: str, obj_id:
         raise _deny(caller, level, kind, obj_id)
 
 
-def _names(session: Session) -> views.Names:
-    return views.Names(
-        users=dict(session.execute(select(User.id, User.name)).all()),
-        groups=dict(session.execute(select(Group.id, Group.name)).all()),
-    )
+def _names(session: Session, owner: tuple[int, int] | None = None) -> views.Names:
+    """User and group names: all of them for a pool, or just one object's (uid, gid)."""
+    users, groups = select(User.id, User.name), select(Group.id, Group.name)
+    if owner is not None:
+        users, groups = users.where(User.id == owner[0]), groups.where(Group.id == owner[1])
+    return views.Names(users=dict(session.execute(users).all()), groups=dict(session.execute(groups).all()))
 
 
 def pool_filter(stmt: Select[Any], model: Any, caller: Principal, flag: int, start: int, end: int) -> Select[Any]:
@@ -181,7 +182,7 @@ def build(cloud: Cloud) -> MethodTable:
         with db.read() as session:
             vm = load_vm(session, caller, vm_id, "USE")
             records = list(session.scalars(select(History).where(History.vm_id == vm_id).order_by(History.seq)))
-            return views.vm(vm, _names(session), records)
+            return views.vm(vm, _names(session, (vm.uid, vm.gid)), records)
 
     @table.add("one.vm.action", _s("action"), _i("id"))
     def vm_action(caller: Principal, action: str, vm_id: int) -> int:

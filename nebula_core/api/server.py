@@ -10,13 +10,13 @@ import logging
 import threading
 import xmlrpc.client
 from collections.abc import Callable, Iterable, Iterator
-from xml.sax.saxutils import escape
 from typing import Any
+from xml.sax.saxutils import escape
 
 from waitress import wasyncore
+from waitress.server import create_server
 
 from .views import Document
-from waitress.server import create_server
 
 log = logging.getLogger(__name__)
 logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth" on every busy moment
@@ -66,10 +66,10 @@ class RPCApp:
         return [data]
 
 
-STREAM_HEAD = ("<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value><array><data>\n"
-               "<value><boolean>1</boolean></value>\n<value><string>").encode()
-STREAM_TAIL = ("</string></value>\n<value><int>0</int></value>\n</data></array></value>\n</param>\n</params>\n"
-               "</methodResponse>\n").encode()
+STREAM_HEAD = (b"<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value><array><data>\n"
+               b"<value><boolean>1</boolean></value>\n<value><string>")
+STREAM_TAIL = (b"</string></value>\n<value><int>0</int></value>\n</data></array></value>\n</param>\n</params>\n"
+               b"</methodResponse>\n")
 CHUNK = 256 * 1024
 
 

@@ -128,8 +128,8 @@ def host(h: Host, usage: HostUsage) -> str:
         element("MEM_USAGE", usage.mem), element("CPU_USAGE", usage.cpu), element("TOTAL_MEM", h.total_mem),
         element("TOTAL_CPU", h.total_cpu), element("MAX_MEM", h.total_mem), element("MAX_CPU", h.total_cpu),
         element("RUNNING_VMS", len(usage.vms)), "<VMS_THREAD>0</VMS_THREAD>",
-        "<DATASTORES><DISK_USAGE>0</DISK_USAGE><FREE_DISK>0</FREE_DISK><MAX_DISK>0</MAX_DISK><USED_DISK>0</USED_DISK>"
-        "</DATASTORES><PCI_DEVICES/><NUMA_NODES/>",
+        ("<DATASTORES><DISK_USAGE>0</DISK_USAGE><FREE_DISK>0</FREE_DISK><MAX_DISK>0</MAX_DISK><USED_DISK>0</USED_DISK>"
+         "</DATASTORES><PCI_DEVICES/><NUMA_NODES/>"),
     ])
     mon = (f"<MONITORING>{element('TIMESTAMP', h.last_mon_time)}{element('ID', h.id)}<CAPACITY>{capacity}</CAPACITY>"
            "</MONITORING>") if h.last_mon_time else "<MONITORING/>"
