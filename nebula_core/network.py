@@ -159,7 +159,10 @@ def lease_nic(session: Session, vm_id: int, nic_id: int, nic: Vector) -> Vector:
     vnet = find(session, nic)
     if vnet.state != VNetState.READY:
         raise InternalError(f"Cannot get IP/MAC lease from virtual network {vnet.id}.")
-    ranges = list(session.scalars(select(AddressRange).where(AddressRange.vnet_id == vnet.id).order_by(AddressRange.ar_id)))
+    # Locking the network's ranges makes concurrent allocates pick its addresses one at a time.
+    ranges = list(session.scalars(
+        select(AddressRange).where(AddressRange.vnet_id == vnet.id).order_by(AddressRange.ar_id).with_for_update()
+    ))
     for _attempt in range(LEASE_ATTEMPTS):  # another transaction may take our pick first
         ar, idx = _choose(session, vnet, ranges, nic)
         if _take(session, vnet.id, ar, idx, vm_id):

@@ -15,12 +15,18 @@ from typing import Any, TypeVar
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Select, create_engine, event, select, update
+from sqlalchemy import Sequence as SQLSequence
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from . import models
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+ID_KINDS = ("vm", "host", "vnet", "image", "user", "group", "template")
+
+
+def sequence_name(kind: str) -> str:
+    return f"nebula_{kind}_ids"
 
 SelectT = TypeVar("SelectT", bound=Select[Any])
 
@@ -38,7 +44,10 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
-            self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            # READ COMMITTED (PostgreSQL's default; MariaDB's is REPEATABLE READ): a statement run
+            # after waiting for a row lock sees what the lock holder committed.
+            self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                                        isolation_level="READ COMMITTED")
         self._writer = self.engine.execution_options(nebula_write=True)
 
     @contextlib.contextmanager
@@ -66,13 +75,16 @@ class Database:
             command.upgrade(cfg, "head")
 
     def next_id(self, session: Session, kind: str) -> int:
-        """Take the next id of a kind inside the caller's transaction (ids are never reused).
+        """Take the next id of a kind (ids are never reused).
 
-        The row of each kind is created by the first migration, so concurrent first calls
-        queue on its lock instead of racing to insert it.
+        PostgreSQL and MariaDB draw from native sequences, which never block a concurrent
+        allocate (an id taken by a transaction that rolls back is skipped). SQLite, whose writers
+        are serialised anyway, counts in the ``sequences`` table inside the caller's transaction.
         """
         conn = session.connection()  # plain SQL: this is on every allocate's path, the ORM adds nothing
-        row = int(conn.execute(self.lock(select(models.Sequence.next_id).where(models.Sequence.kind == kind))).scalar_one())
+        if not self.is_sqlite:
+            return int(conn.scalar(SQLSequence(sequence_name(kind)).next_value()))
+        row = int(conn.execute(select(models.Sequence.next_id).where(models.Sequence.kind == kind)).scalar_one())
         conn.execute(update(models.Sequence).where(models.Sequence.kind == kind).values(next_id=row + 1))
         return row
 
