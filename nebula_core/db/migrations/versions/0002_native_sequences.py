@@ -22,7 +22,7 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
         return
-    counters = dict(bind.execute(sa.text("SELECT kind, next_id FROM sequences")).all())
+    counters: dict[str, int] = {kind: next_id for kind, next_id in bind.execute(sa.text("SELECT kind, next_id FROM sequences"))}
     for kind in ID_KINDS:
         op.execute(sa.schema.CreateSequence(sa.Sequence(sequence_name(kind), start=counters.get(kind, 0), minvalue=0)))
 
