@@ -115,6 +115,15 @@ def _host_usage(session: Session, host_id: int | None = None) -> dict[int, views
     return {hid: views.HostUsage(round(cpu[hid] * 100), mem[hid] * 1024, tuple(sorted(vms_on[hid]))) for hid in vms_on}
 
 
+def _updated(stored_json: str, given: Template, append: int) -> str:
+    """OpenNebula's update: replace the template (append 0) or merge the given attributes (1)."""
+    if not append:
+        return given.to_json()
+    current = Template.from_json(stored_json)
+    current.merge(given)
+    return current.to_json()
+
+
 def _current_records(session: Session, vm_ids: list[int], chunk: int = 5000) -> dict[int, Any]:
     """The current placement record of each VM, as plain rows (pools render thousands)."""
     records: dict[int, Any] = {}
@@ -238,12 +247,7 @@ def build(cloud: Cloud) -> MethodTable:
         vms.check_schedule(given)
         with db.write() as session:
             vm = load_vm(session, caller, vm_id, "MANAGE")
-            current = Template.from_json(vm.user_template)
-            if append:
-                current.merge(given)
-            else:
-                current = given
-            vm.user_template = current.to_json()
+            vm.user_template = _updated(vm.user_template, given, append)
         return vm_id
 
     @table.add("one.vm.rename", _i("id"), _s("name"))
@@ -323,12 +327,7 @@ def build(cloud: Cloud) -> MethodTable:
         given = vms.parse_template(text)
         with db.write() as session:
             host = hosts.get(session, host_id)
-            current = Template.from_json(host.template)
-            if append:
-                current.merge(given)
-            else:
-                current = given
-            host.template = current.to_json()
+            host.template = _updated(host.template, given, append)
         cloud.monitor.probe_now(host_id)
         return host_id
 
