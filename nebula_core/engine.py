@@ -334,8 +334,9 @@ class Engine:
             return None
         cache = _history_cache(session)
         if (vm_id, seq) not in cache:
-            cache[(vm_id, seq)] = session.scalars(
-                select(History).where(History.vm_id == vm_id, History.seq == seq)).one_or_none()
+            with session.no_autoflush:
+                cache[(vm_id, seq)] = session.scalars(
+                    select(History).where(History.vm_id == vm_id, History.seq == seq)).one_or_none()
         return cache[(vm_id, seq)]
 
     def _preload_histories(self, session: Session, vms: Iterable[VirtualMachine]) -> None:
@@ -349,6 +350,7 @@ class Engine:
                     cache[(record.vm_id, record.seq)] = record
             for key in wanted:
                 cache.setdefault(key, None)
+            self._load_vm_dirs(session, {record.host_id for record in cache.values() if record is not None})
 
     def _order(self, session: Session, vm: VirtualMachine, history: History | None = None) -> Order:
         history = history or self._current_history(session, vm)
@@ -364,11 +366,19 @@ class Engine:
         )
 
     def _placement(self, session: Session, history: History, vm_id: int) -> Placement:
-        host = session.get(Host, history.host_id)
-        base = DEFAULT_VM_DIR
-        if host is not None:
-            base = Template.from_json(host.template).get_str("VM_DIR") or DEFAULT_VM_DIR
-        return Placement(history.hostname, history.vm_mad, history.tm_mad, f"{base}/{vm_id}")
+        dirs = _vm_dir_cache(session)
+        if history.host_id not in dirs:
+            self._load_vm_dirs(session, {history.host_id})
+        return Placement(history.hostname, history.vm_mad, history.tm_mad, f"{dirs[history.host_id]}/{vm_id}")
+
+    def _load_vm_dirs(self, session: Session, host_ids: set[int]) -> None:
+        """Where each host keeps VM directories (its VM_DIR attribute), read in one query."""
+        dirs = _vm_dir_cache(session)
+        with session.no_autoflush:  # a read here must not write the batch's changes one by one
+            for host_id, template in session.execute(select(Host.id, Host.template).where(Host.id.in_(host_ids))):
+                dirs[host_id] = Template.from_json(template).get_str("VM_DIR") or DEFAULT_VM_DIR
+        for host_id in host_ids:
+            dirs.setdefault(host_id, DEFAULT_VM_DIR)
 
     def _require(self, session: Session, vm: VirtualMachine, capability: Capability, action: str) -> None:
         history = self._current_history(session, vm)
@@ -488,6 +498,12 @@ class Engine:
 def _history_cache(session: Session) -> dict[tuple[int, int], History | None]:
     """Placement records by (vm_id, seq), kept for the life of one session."""
     cache: dict[tuple[int, int], History | None] = session.info.setdefault("nebula_history", {})
+    return cache
+
+
+def _vm_dir_cache(session: Session) -> dict[int, str]:
+    """Hosts' VM_DIR by host id, kept for the life of one session."""
+    cache: dict[int, str] = session.info.setdefault("nebula_vm_dirs", {})
     return cache
 
 
