@@ -46,7 +46,9 @@ class Database:
         else:
             # READ COMMITTED (PostgreSQL's default; MariaDB's is REPEATABLE READ): a statement run
             # after waiting for a row lock sees what the lock holder committed.
-            self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+            # No pre-ping (a round trip on every checkout): a connection the server dropped fails
+            # one call, and SQLAlchemy then replaces every pooled connection.
+            self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600,
                                         isolation_level="READ COMMITTED")
         self._writer = self.engine.execution_options(nebula_write=True)
 
