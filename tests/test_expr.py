@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -257,16 +256,12 @@ def test_long_flat_chain_evaluates_without_recursion() -> None:
     assert requires(text + " & X = 2", X=1) is False
 
 
-def test_evaluation_is_fast() -> None:
+def test_evaluation_over_many_hosts() -> None:
+    """The case bench/parsers.py times; here only the answer is checked."""
     check = compile_requirements('FREE_CPU > 100 & HYPERVISOR = "kvm*" | !(ID = 3)')
     lookups = [host(FREE_CPU=str(i), HYPERVISOR="kvm", ID=i % 5) for i in range(1000)]
-    best = math.inf
-    for _ in range(5):
-        start = time.perf_counter()
-        accepted = sum(check(lookup) for lookup in lookups)
-        best = min(best, time.perf_counter() - start)
+    accepted = sum(check(lookup) for lookup in lookups)
     assert accepted == 899 + 81  # FREE_CPU > 100, plus the hosts at or below 100 with ID != 3
-    assert best < 0.010
 
 
 def test_compiled_expressions_keep_source_and_compare_by_it() -> None:
@@ -441,9 +436,7 @@ def test_over_long_text_is_rejected() -> None:
 def test_hostile_globs_compile_and_match_quickly() -> None:
     pattern = "*a" * 20_000 + "[z-a][!][" + "*"
     check = compile_requirements(f'X = "{pattern}"')
-    start = time.perf_counter()
-    assert check(host(X="a" * 10_000 + "b")) is False
-    assert time.perf_counter() - start < 1.0
+    assert check(host(X="a" * 10_000 + "b")) is False  # returns at all: a backtracking glob would not
 
 
 _PIECES = [

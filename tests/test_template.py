@@ -647,17 +647,16 @@ def test_parse_raises_only_template_syntax_error(text: str) -> None:
 # ---- speed ----
 
 
-def test_parse_50_attributes_well_under_a_millisecond() -> None:
+def test_parse_50_attributes() -> None:
+    """The template bench/parsers.py times; here only what it parses to is checked."""
     lines = [
         f'NIC = [ NETWORK = "lan{i}", IP = 10.0.0.{i} ]'
         if i % 5 == 0
         else f'ATTR_{i} = "value {i}"'
         for i in range(50)
     ]
-    text = "\n".join(lines)
-    assert len(parse(text)) == 50
-    per_parse = min(timeit.repeat(lambda: parse(text), number=20, repeat=5)) / 20
-    assert per_parse < 0.5e-3
+    template = parse("\n".join(lines))
+    assert len(template) == 50 and len(template.vectors("NIC")) == 10
 
 
 @pytest.mark.parametrize(
