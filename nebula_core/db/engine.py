@@ -86,9 +86,11 @@ class Database:
         conn = session.connection()  # plain SQL: this is on every allocate's path, the ORM adds nothing
         if not self.is_sqlite:
             return int(conn.scalar(SQLSequence(sequence_name(kind)).next_value()))
-        row = int(conn.execute(select(models.Sequence.next_id).where(models.Sequence.kind == kind)).scalar_one())
-        conn.execute(update(models.Sequence).where(models.Sequence.kind == kind).values(next_id=row + 1))
-        return row
+        counter = models.Sequence.next_id
+        taken = conn.execute(
+            update(models.Sequence).where(models.Sequence.kind == kind).values(next_id=counter + 1).returning(counter)
+        ).scalar_one()
+        return int(taken) - 1
 
     def dispose(self) -> None:
         self.engine.dispose()
