@@ -4,12 +4,20 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 PLUGINS := $(wildcard plugins/*)
 STAMP   := $(VENV)/.installed
+# The real OpenNebula CLI, in a venv of its own: its onevm/onehost/... would shadow our aliases.
+ONECLI  := .venv-onecli
+ONECLI_STAMP := $(ONECLI)/.installed
 
 .PHONY: install demo stop test bench clean
 
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]' $(addprefix -e ,$(PLUGINS))
+	touch $@
+
+$(ONECLI_STAMP):
+	python3 -m venv $(ONECLI)
+	$(ONECLI)/bin/pip install -q --disable-pip-version-check opennebula-cli==7.4.0
 	touch $@
 
 install: $(STAMP)
@@ -20,12 +28,12 @@ demo: install
 stop:
 	bash contrib/demo.sh stop
 
-test: install
+test: install $(ONECLI_STAMP)
 	bash scripts/databases.sh
-	$(PY) -m pytest -q
+	NEBULA_ONECLI=$(CURDIR)/$(ONECLI)/bin $(PY) -m pytest -q
 
 bench: install
 	$(PY) bench/scale.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis
+	rm -rf $(VENV) $(ONECLI) var .pytest_cache .hypothesis
