@@ -103,7 +103,8 @@ def serve(config_path: str | None = None, overrides: dict[str, dict[str, object]
     try:
         cloud = Cloud(config)
     except Exception as exc:  # noqa: BLE001 - a start-up failure is one line, not a traceback
-        print(f"nebula: cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
+        reason = " ".join(str(exc).split())  # drivers' messages span lines; the admin gets one
+        print(f"nebula: cannot start: {type(exc).__name__}: {reason}", file=sys.stderr)
         return 1
     if cloud.credentials:
         log.info("created oneadmin; credentials in %s", cloud.credentials)
