@@ -14,7 +14,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,6 +31,7 @@ from .lifecycle import Op, Position
 from .states import HistoryAction as HA
 from .states import LCMState as L
 from .states import VMState as S
+from .states import vm_state_name
 from .steps import Order, Placement, execute
 from .template import Template
 
@@ -41,9 +42,6 @@ DEFAULT_VM_DIR = "/var/lib/nebula/vms"
 # writers waiting on SQLite's single write lock are not kept waiting long.
 APPLY_BATCH = 200
 FRONTEND_VM_DIR = "vms"
-
-# Called after each committed change: (vm_id, old position, new position, reason).
-Listener = Callable[[int, Position, Position, str], None]
 
 
 class Outcome(Protocol):
@@ -143,11 +141,8 @@ class Engine:
         self.runner = runner
         self.var_dir = var_dir
         self.timeout = timeout
-        self.listeners: list[Listener] = []
         self._outcomes: queue.Queue[Outcome | None] = queue.Queue()
         self._applier = threading.Thread(target=self._apply_loop, name="applier", daemon=True)
-        self._idle = threading.Condition()
-        self._in_flight = 0
 
     def start(self) -> None:
         self._applier.start()
@@ -270,6 +265,7 @@ class Engine:
             return None
         vm.prev_state, vm.prev_lcm_state = vm.state, vm.lcm_state
         vm.state, vm.lcm_state = int(state), int(lcm)
+        log.debug("VM %d: %s -> %s (%s)", vm.id, vm_state_name(*old), vm_state_name(state, lcm), reason)
         history = self._current_history(session, vm) if vm.seq >= 0 else None
         if history is not None and vm.host_id is not None:
             _stamp(history, lcm, old, now)
@@ -284,8 +280,6 @@ class Engine:
             network.release_vm(session, vm.id)
         if state == S.PENDING:
             vm.deploy_id = "" if old[1] == L.CLEANUP_RESUBMIT else vm.deploy_id
-        for listener in self.listeners:
-            listener(vm.id, old, target, reason)
         if state != S.ACTIVE or lcm not in lifecycle.STEPS:
             return None
         vm.step += 1
@@ -402,8 +396,6 @@ class Engine:
 
     def issue(self, orders: Iterable[Order]) -> None:
         for order in orders:
-            with self._idle:
-                self._in_flight += 1
 
             def call(order: Order = order) -> str | None:
                 return execute(self.drivers, order)
@@ -425,9 +417,6 @@ class Engine:
 
     def deliver(self, outcome: Outcome) -> None:
         """Hand an outcome to the applier (any thread)."""
-        if not isinstance(outcome, StepDone):
-            with self._idle:
-                self._in_flight += 1
         self._outcomes.put(outcome)
 
     def _apply_loop(self) -> None:
@@ -454,9 +443,6 @@ class Engine:
                         self._apply([item])
                     except Exception:
                         log.exception("dropping outcome for VM %d", item.vm_id)
-            with self._idle:
-                self._in_flight -= len(batch)
-                self._idle.notify_all()
 
     def _apply(self, batch: list[Outcome]) -> None:
         orders: list[Order] = []
@@ -470,17 +456,6 @@ class Engine:
                     if order:
                         orders.append(order)
         self.issue(orders)
-
-    def wait_idle(self, timeout: float = 30.0) -> bool:
-        """Block until no step is running or waiting to be applied (tests and benchmarks)."""
-        deadline = time.monotonic() + timeout
-        with self._idle:
-            while self._in_flight:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._idle.wait(left)
-        return True
 
     def reconcile(self) -> int:
         """Re-issue the step of every VM the database shows mid-step (after a crash)."""
