@@ -383,13 +383,14 @@ class Engine:
             raise ActionError(f'Error performing action "{action}": VM_MAD "{history.vm_mad}" does not support {capability.value}')
 
     def load(self, session: Session, vm_id: int) -> VirtualMachine:
-        vm = session.execute(self.db.lock(select(VirtualMachine).where(VirtualMachine.id == vm_id))).scalar_one_or_none()
+        # FOR UPDATE locks the row on PostgreSQL/MariaDB; SQLite renders none (its writers are serialised)
+        vm = session.execute(select(VirtualMachine).where(VirtualMachine.id == vm_id).with_for_update()).scalar_one_or_none()
         if vm is None:
             raise NoExistsError(f"Error getting virtual machine [{vm_id}].", vm_id)
         return vm
 
     def _load_many(self, session: Session, ids: list[int]) -> dict[int, VirtualMachine]:
-        stmt = self.db.lock(select(VirtualMachine).where(VirtualMachine.id.in_(ids)).order_by(VirtualMachine.id))
+        stmt = select(VirtualMachine).where(VirtualMachine.id.in_(ids)).order_by(VirtualMachine.id).with_for_update()
         return {vm.id: vm for vm in session.scalars(stmt)}
 
     # -- running steps -------------------------------------------------------------------

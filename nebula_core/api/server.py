@@ -48,7 +48,7 @@ class RPCApp:
         try:
             params, method = xmlrpc.client.loads(body, use_builtin_types=True)
             if not isinstance(method, str):
-                raise ValueError("no method name")
+                raise TypeError("no method name")
         except Exception:  # noqa: BLE001 - any unparsable body is the same fault
             reply = xmlrpc.client.dumps(xmlrpc.client.Fault(-503, "Call XML not a proper XML-RPC call"), methodresponse=True)
         else:

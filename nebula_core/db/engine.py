@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Select, create_engine, event, select, update
 from sqlalchemy import Sequence as SQLSequence
+from sqlalchemy import create_engine, event, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,6 @@ ID_KINDS = ("vm", "host", "vnet", "image", "user", "group", "template")
 def sequence_name(kind: str) -> str:
     return f"nebula_{kind}_ids"
 
-SelectT = TypeVar("SelectT", bound=Select[Any])
 
 
 class Database:
@@ -63,10 +62,6 @@ class Database:
         """A session that commits on success and rolls back on any exception."""
         with Session(self._writer, expire_on_commit=False) as session, session.begin():
             yield session
-
-    def lock(self, stmt: SelectT) -> SelectT:
-        """Add a row lock where the engine has them (SQLite's IMMEDIATE already serialises)."""
-        return stmt if self.is_sqlite else stmt.with_for_update()
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (idempotent)."""
