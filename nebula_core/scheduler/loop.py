@@ -89,9 +89,11 @@ class Scheduler:
         )
         wanting = []
         for vm_id, cpu, memory, user_json, host_id in rows:
-            user = Template.from_json(user_json)
-            wanting.append(PendingVM(vm_id, cpu, memory, user.get_str("SCHED_REQUIREMENTS") or "",
-                                     user.get_str("SCHED_RANK") or "", host_id))
+            requirements = rank = ""
+            if "SCHED_" in user_json:  # most VMs name neither: spare parsing their templates
+                user = Template.from_json(user_json)
+                requirements, rank = user.get_str("SCHED_REQUIREMENTS") or "", user.get_str("SCHED_RANK") or ""
+            wanting.append(PendingVM(vm_id, cpu, memory, requirements, rank, host_id))
         return wanting
 
     def _hosts(self, session: Session) -> list[HostSlot]:
