@@ -69,3 +69,25 @@ def test_delete_works_from_every_state_but_done() -> None:
     every = [at(s) for s in S if s not in (S.ACTIVE, S.DONE, S.FAILED)] + [at(S.ACTIVE, lcm) for lcm in L]
     for position in every:
         assert lifecycle.resolve("delete", position) is not None, position
+
+
+def test_striping_and_packing_hold_inside_one_cycle() -> None:
+    from nebula_core.scheduler.placement import HostSlot, PendingVM, plan
+
+    def hosts() -> list[HostSlot]:
+        return [HostSlot(i, f"n{i}", 800, 1 << 24, 0, 0, 0) for i in range(3)]
+
+    six = [PendingVM(i, 0.5, 64, "", "- RUNNING_VMS") for i in range(6)]
+    striped = plan(six, hosts(), max_dispatch=100, max_per_host=10).placements
+    assert sorted(host for _, host in striped) == [0, 0, 1, 1, 2, 2]
+    packed = plan([PendingVM(i, 0.5, 64, "", "RUNNING_VMS") for i in range(6)], hosts(), 100, 10).placements
+    assert {host for _, host in packed} == {0}
+
+
+def test_dispatch_limit_and_capacity() -> None:
+    from nebula_core.scheduler.placement import HostSlot, PendingVM, plan
+
+    hosts = [HostSlot(0, "small", 100, 1 << 24, 0, 0, 0), HostSlot(1, "big", 800, 1 << 24, 0, 0, 0)]
+    result = plan([PendingVM(i, 1, 64, "", "") for i in range(4)], hosts, max_dispatch=100, max_per_host=2)
+    assert result.placements == [(0, 0), (1, 1), (2, 1)]  # small holds one; big takes two, its limit
+    assert "Dispatch limit reached on hosts: 1" in result.why[3] and "Not enough CPU on hosts: 0" in result.why[3]

@@ -9,6 +9,7 @@ on the same room. Ranks use the values at the start of the cycle.
 
 from __future__ import annotations
 
+import heapq
 import json
 import time
 from collections.abc import Sequence
@@ -85,41 +86,73 @@ def _rank(text: str) -> Rank:
     return compile_rank(text)
 
 
+@dataclass
+class _Candidates:
+    """The hosts meeting one (REQUIREMENTS, RANK) pair, best rank first.
+
+    A heap keyed on (-rank, host id): the host a VM lands on is ranked again with its new usage
+    (RUNNING_VMS, FREE_CPU...), so striping and packing hold inside one cycle, as in oned.
+    """
+
+    rank: Rank
+    matching: list[HostSlot]
+    heap: list[tuple[int, int, HostSlot]]
+
+    @classmethod
+    def build(cls, requirements: Requirements, rank: Rank, hosts: Sequence[HostSlot]) -> _Candidates:
+        matching = [h for h in hosts if requirements(h.lookup)]
+        heap = [(-rank(h.lookup), h.id, h) for h in matching]
+        heapq.heapify(heap)
+        return cls(rank, matching, heap)
+
+    def take(self, vm: PendingVM, max_per_host: int) -> HostSlot | None:
+        """The best host with room for ``vm``; hosts at their dispatch limit leave the heap."""
+        cpu, mem = round(vm.cpu * 100), vm.memory * 1024
+        passed, chosen = [], None
+        while self.heap:
+            entry = heapq.heappop(self.heap)
+            host = entry[2]
+            if host.placed >= max_per_host:
+                continue
+            if host.id != vm.current_host and host.max_cpu - host.cpu_usage >= cpu and host.max_mem - host.mem_usage >= mem:
+                chosen = host
+                break
+            passed.append(entry)
+        for entry in passed:
+            heapq.heappush(self.heap, entry)
+        return chosen
+
+    def update(self, host: HostSlot) -> None:
+        heapq.heappush(self.heap, (-self.rank(host.lookup), host.id, host))
+
+
 def plan(vms: Sequence[PendingVM], hosts: Sequence[HostSlot], max_dispatch: int, max_per_host: int) -> Plan:
     result = Plan()
-    candidates: dict[tuple[str, str], list[HostSlot]] = {}
-    open_hosts = len(hosts)
+    candidates: dict[tuple[str, str], _Candidates] = {}
+    open_hosts = len(hosts)  # hosts below their dispatch limit for this cycle
     for vm in vms:
         if len(result.placements) >= max_dispatch or open_hosts == 0:
             break
         key = (vm.requirements, vm.rank)
-        ordered = candidates.get(key)
-        if ordered is None:
+        if key not in candidates:
             try:
-                requirements, rank = _requirements(vm.requirements), _rank(vm.rank)
+                candidates[key] = _Candidates.build(_requirements(vm.requirements), _rank(vm.rank), hosts)
             except ExpressionError as exc:
                 result.why[vm.id] = f"Cannot schedule VM: {exc}"
                 continue
-            matching = [h for h in hosts if requirements(h.lookup)]
-            ordered = candidates[key] = sorted(matching, key=lambda h: (-rank(h.lookup), h.id))
-        cpu, mem = round(vm.cpu * 100), vm.memory * 1024
-        chosen = None
-        for host in ordered:
-            if host.id != vm.current_host and host.placed < max_per_host and host.max_cpu - host.cpu_usage >= cpu and host.max_mem - host.mem_usage >= mem:
-                chosen = host
-                break
+        found = candidates[key]
+        chosen = found.take(vm, max_per_host)
         if chosen is None:
-            result.why[vm.id] = explain(vm, hosts, ordered, max_per_host)
+            result.why[vm.id] = explain(vm, hosts, found.matching, max_per_host)
             continue
-        chosen.cpu_usage += cpu
-        chosen.mem_usage += mem
+        chosen.cpu_usage += round(vm.cpu * 100)
+        chosen.mem_usage += vm.memory * 1024
         chosen.running_vms += 1
         chosen.placed += 1
-        if chosen.placed == max_per_host:
+        if chosen.placed < max_per_host:
+            found.update(chosen)
+        else:
             open_hosts -= 1
-            for key_hosts in candidates.values():
-                if chosen in key_hosts:
-                    key_hosts.remove(chosen)
         result.placements.append((vm.id, chosen.id))
     return result
 
