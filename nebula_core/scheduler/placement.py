@@ -4,7 +4,7 @@ One cycle reads the pending VMs, the MONITORED hosts and what the VMs on them al
 then places VMs in id order: filter by SCHED_REQUIREMENTS (compiled once per expression),
 order by SCHED_RANK (highest first, then lowest host id), take the first host with room for
 CPU x 100 and MEMORY x 1024 KB. Usage is updated as the cycle places, so two VMs never count
-on the same room. Ranks use the values at the start of the cycle.
+on the same room, and the host is ranked again (striping and packing hold inside a cycle).
 """
 
 from __future__ import annotations
