@@ -71,13 +71,17 @@ def check_schedule(user: Template) -> None:
                 raise InternalError(f"{name}: {exc}") from None
 
 
-def allocate(db: Database, session: Session, template: Template, uid: int, gid: int, hold: bool) -> VirtualMachine:
-    """Create a VM owned by uid/gid from a parsed template; PENDING (or HOLD) and leased."""
+def allocate(db: Database, session: Session, template: Template, uid: int, gid: int, hold: bool,
+             default_name: str = "one") -> VirtualMachine:
+    """Create a VM owned by uid/gid from a parsed template; PENDING (or HOLD) and leased.
+
+    Without NAME the VM is called ``<default_name>-<id>`` (``one-7``, or ``web-7`` from template web).
+    """
     memory = _positive_int(template, "MEMORY", MAX_MEMORY_MB, required=True)
     cpu = _positive_float(template, "CPU", MAX_CPU)
     vcpu = _positive_int(template, "VCPU", MAX_VCPU, required=False) or 1
     vm_id = db.next_id(session, "vm")
-    name = template.get_str("NAME") or f"one-{vm_id}"
+    name = template.get_str("NAME") or f"{default_name}-{vm_id}"
     if len(name) > MAX_NAME or any(c in name for c in "\n\r\t"):
         raise InternalError(f"NAME must be at most {MAX_NAME} characters on one line.")
     system, user = Template(), Template()

@@ -7,6 +7,7 @@ authenticated caller first. The 1.4 names that differ (``one.host.enable``, the 
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -15,8 +16,8 @@ from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session
 
 from .. import hosts, network, users, vms
-from ..db import AddressRange, Group, History, Host, Lease, User, VirtualMachine, VirtualNetwork
-from ..errors import ActionError, ApiError, AuthorizationError, NoExistsError
+from ..db import AddressRange, Group, History, Host, Lease, User, VirtualMachine, VirtualNetwork, VMTemplate
+from ..errors import ActionError, ApiError, AuthorizationError, InternalError, NoExistsError
 from ..states import HostState, VMState
 from ..template import Template
 from ..users import Principal
@@ -382,6 +383,153 @@ def build(cloud: Cloud) -> MethodTable:
                                flag, start, end)
             names = _names(session)
             return views.pool("VNET_POOL", (_vnet_xml(session, n, names, full=False) for n in session.scalars(stmt)))
+
+    # -- VM templates ------------------------------------------------------------------------
+
+    def load_template(session: Session, caller: Principal, template_id: int, level: str) -> VMTemplate:
+        found = session.get(VMTemplate, template_id)
+        if found is None:
+            raise NoExistsError(f"Error getting virtual machine template [{template_id}].", template_id)
+        _require_owner(caller, found.uid, level, "TEMPLATE", template_id)
+        return found
+
+    def new_template(session: Session, caller: Principal, template: Template) -> int:
+        name = template.get_str("NAME")
+        if not name or len(name) > vms.MAX_NAME or any(c in name for c in "\n\r\t"):
+            raise InternalError(f"NAME is required: 1-{vms.MAX_NAME} characters on one line.")
+        vms.check_schedule(template)
+        record = VMTemplate(id=db.next_id(session, "template"), uid=caller.uid, gid=caller.gid, name=name,
+                            regtime=int(time.time()), template=template.to_json())
+        session.add(record)
+        return record.id
+
+    @table.add("one.template.allocate", _s("template"))
+    def template_allocate(caller: Principal, text: str) -> int:
+        """Register a VM template (it needs a NAME; nothing is checked until it is instantiated)."""
+        template = vms.parse_template(text)
+        with db.write() as session:
+            return new_template(session, caller, template)
+
+    @table.add("one.template.info", _i("id"), _b("extended", False), _b("decrypt", False))
+    def template_info(caller: Principal, template_id: int, _extended: bool, _decrypt: bool) -> str:
+        """One VM template."""
+        with db.read() as session:
+            found = load_template(session, caller, template_id, "USE")
+            return views.vm_template(found, _names(session, (found.uid, found.gid)))
+
+    @table.add("one.template.update", _i("id"), _s("template"), _i("append", 0))
+    def template_update(caller: Principal, template_id: int, text: str, append: int) -> int:
+        """Replace (0) or merge into (1) a VM template."""
+        given = vms.parse_template(text)
+        with db.write() as session:
+            found = load_template(session, caller, template_id, "MANAGE")
+            found.template = _updated(found.template, given, append)
+        return template_id
+
+    @table.add("one.template.rename", _i("id"), _s("name"))
+    def template_rename(caller: Principal, template_id: int, name: str) -> int:
+        """Give a VM template another name."""
+        if not name or len(name) > vms.MAX_NAME or any(c in name for c in "\n\r\t"):
+            raise ActionError(f"Invalid name: 1-{vms.MAX_NAME} characters on one line.")
+        with db.write() as session:
+            load_template(session, caller, template_id, "MANAGE").name = name
+        return template_id
+
+    @table.add("one.template.delete", _i("id"), _b("recursive", False))
+    def template_delete(caller: Principal, template_id: int, _recursive: bool) -> int:
+        """Remove a VM template; the VMs made from it stay."""
+        with db.write() as session:
+            session.delete(load_template(session, caller, template_id, "MANAGE"))
+        return template_id
+
+    @table.add("one.template.clone", _i("id"), _s("name"), _b("recursive", False))
+    def template_clone(caller: Principal, template_id: int, name: str, _recursive: bool) -> int:
+        """Copy a VM template under a new name, owned by the caller."""
+        with db.write() as session:
+            template = Template.from_json(load_template(session, caller, template_id, "USE").template)
+            template.set("NAME", name)
+            return new_template(session, caller, template)
+
+    @table.add("one.template.instantiate", _i("id"), _s("name", ""), _b("hold", False), _s("extra", ""),
+               _b("persistent", False))
+    def template_instantiate(caller: Principal, template_id: int, name: str, hold: bool, extra: str,
+                             _persistent: bool) -> int:
+        """Create a VM from a template; ``extra`` attributes override the template's."""
+        given = vms.parse_template(extra) if extra else Template()
+        with db.write() as session:
+            found = load_template(session, caller, template_id, "USE")
+            template = Template.from_json(found.template)
+            template.merge(given)
+            template.remove("NAME")
+            if name:
+                template.set("NAME", name)
+            template.set("TEMPLATE_ID", str(template_id))
+            vm = vms.allocate(db, session, template, caller.uid, caller.gid, hold, default_name=found.name)
+        cloud.scheduler.wake()
+        return vm.id
+
+    @table.add("one.templatepool.info", _i("filter"), _i("start", -1), _i("end", -1))
+    def templatepool_info(caller: Principal, flag: int, start: int, end: int) -> str:
+        """VM templates, newest first."""
+        with db.read() as session:
+            stmt = pool_filter(select(VMTemplate), VMTemplate, caller, flag, start, end)
+            names = _names(session)
+            return views.pool("VMTEMPLATE_POOL", [views.vm_template(t, names) for t in session.scalars(stmt)])
+
+    # -- groups ------------------------------------------------------------------------------
+
+    @table.add("one.group.allocate", _s("name"))
+    def group_allocate(caller: Principal, name: str) -> int:
+        """Create a group (admins only)."""
+        _require_admin(caller, "CREATE", "GROUP")
+        if not name or len(name) > 128 or any(c in name for c in " :\t\n\r"):
+            raise InternalError("Invalid NAME: group names are 1-128 characters without blanks or ':'.")
+        with db.write() as session:
+            taken = session.scalars(select(Group.id).where(Group.name == name)).first()
+            if taken is not None:
+                raise InternalError(f"NAME is already taken by GROUP {taken}.")
+            group = Group(id=db.next_id(session, "group"), name=name)
+            session.add(group)
+            return group.id
+
+    def members(session: Session, gid: int) -> list[int]:
+        return list(session.scalars(select(User.id).where(User.gid == gid).order_by(User.id)))
+
+    @table.add("one.group.info", _i("id"), _b("decrypt", False))
+    def group_info(caller: Principal, gid: int, _decrypt: bool) -> str:
+        """One group (-1: the caller's) with its members."""
+        gid = caller.gid if gid == -1 else gid
+        if not caller.is_admin and gid != caller.gid:
+            raise _deny(caller, "USE", "GROUP", gid)
+        with db.read() as session:
+            group = session.get(Group, gid)
+            if group is None:
+                raise NoExistsError(f"Error getting group [{gid}].", gid)
+            return views.group(group, members(session, gid))
+
+    @table.add("one.group.delete", _i("id"))
+    def group_delete(caller: Principal, gid: int) -> int:
+        """Remove an empty group; the built-in oneadmin and users groups stay."""
+        _require_admin(caller, "ADMIN", "GROUP", gid)
+        if gid in (users.ONEADMIN_GROUP, users.USERS_GROUP):
+            raise ActionError("The oneadmin and users groups cannot be deleted")
+        with db.write() as session:
+            group = session.get(Group, gid)
+            if group is None:
+                raise NoExistsError(f"Error getting group [{gid}].", gid)
+            if members(session, gid):
+                raise ActionError(f"Group [{gid}] still has users")
+            session.delete(group)
+        return gid
+
+    @table.add("one.grouppool.info")
+    def grouppool_info(caller: Principal) -> str:
+        """Every group for admins; the caller's otherwise."""
+        with db.read() as session:
+            stmt = select(Group).order_by(Group.id.desc())
+            if not caller.is_admin:
+                stmt = stmt.where(Group.id == caller.gid)
+            return views.pool("GROUP_POOL", [views.group(g, members(session, g.id)) for g in session.scalars(stmt)])
 
     # -- users -------------------------------------------------------------------------------
 

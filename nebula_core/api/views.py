@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from ..db import AddressRange, History, Host, User, VirtualMachine, VirtualNetwork
+from ..db import AddressRange, Group, History, Host, User, VirtualMachine, VirtualNetwork, VMTemplate
 from ..network import mac_text
 from ..template import Template
 
@@ -187,6 +187,22 @@ def user(u: User, names: Names, full: bool = True) -> str:
         "</USER>",
     ]
     return "".join(parts)
+
+
+def vm_template(t: VMTemplate, names: Names) -> str:
+    return "".join([
+        "<VMTEMPLATE>", element("ID", t.id), element("UID", t.uid), element("GID", t.gid),
+        element("UNAME", names.users.get(t.uid, "")), element("GNAME", names.groups.get(t.gid, "")),
+        element("NAME", t.name), permissions(t.permissions), element("REGTIME", t.regtime),
+        Template.from_json(t.template).to_xml("TEMPLATE"), "</VMTEMPLATE>",
+    ])
+
+
+def group(g: Group, members: Sequence[int]) -> str:
+    return "".join([
+        "<GROUP>", element("ID", g.id), element("NAME", g.name), Template.from_json(g.template).to_xml("TEMPLATE"),
+        ids("USERS", members), "<ADMINS/>", "</GROUP>",
+    ])
 
 
 def pool(root: str, items: Iterable[str]) -> str:

@@ -13,9 +13,21 @@ from .models import (
     User,
     VirtualMachine,
     VirtualNetwork,
+    VMTemplate,
 )
 
 __all__ = [
-    "AddressRange", "Base", "Database", "Group", "History", "Host", "Image", "Lease", "Sequence", "User",
-    "VirtualMachine", "VirtualNetwork",
+    "AddressRange",
+    "Base",
+    "Database",
+    "Group",
+    "History",
+    "Host",
+    "Image",
+    "Lease",
+    "Sequence",
+    "User",
+    "VMTemplate",
+    "VirtualMachine",
+    "VirtualNetwork",
 ]

@@ -162,6 +162,19 @@ class Image(Base):
     template: Mapped[str] = mapped_column(Text, default="[]")
 
 
+class VMTemplate(Base):
+    """A VM template users instantiate (``onetemplate``)."""
+
+    __tablename__ = "vm_templates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    uid: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    gid: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(NAME)
+    permissions: Mapped[int] = mapped_column(Integer, default=DEFAULT_PERMISSIONS)
+    regtime: Mapped[int] = mapped_column(Integer)
+    template: Mapped[str] = mapped_column(Text, default="[]")
+
+
 class Sequence(Base):
     """The next id per object kind: ids are never reused, as in OpenNebula."""
 
