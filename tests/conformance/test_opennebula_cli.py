@@ -70,3 +70,15 @@ def test_users_and_refusals(cloud: Cloud) -> None:
     assert one(cloud, "oneuser", "show", str(created["id"]))["group"] == "users"
     refused = one(cloud, "onevm", "show", "42", ok=False)
     assert "Error getting virtual machine [42]" in refused.stderr + refused.stdout
+
+
+def test_templates_and_groups(cloud: Cloud, tmp_path: Path) -> None:
+    one(cloud, "onehost", "create", "node1", "-i", "dummy", "-v", "dummy")
+    (tmp_path / "web.tmpl").write_text('NAME = "web"\nCPU = 0.5\nMEMORY = 64\n')
+    template_id = one(cloud, "onetemplate", "create", str(tmp_path / "web.tmpl"))["id"]
+    assert [t["name"] for t in one(cloud, "onetemplate", "list")] == ["web"]
+    one(cloud, "onetemplate", "instantiate", str(template_id))
+    wait_for(lambda: [vm["lcm_state"] for vm in one(cloud, "onevm", "list")] == ["RUNNING"], what="instantiated VM")
+    assert one(cloud, "onevm", "list")[0]["name"].startswith("web-")
+    one(cloud, "onegroup", "create", "devs")
+    assert sorted(g["name"] for g in one(cloud, "onegroup", "list")) == ["devs", "oneadmin", "users"]
