@@ -28,6 +28,11 @@ MAX_VCPU = 4096
 MAX_NAME = 128
 
 
+def valid_name(name: str | None) -> bool:
+    """A name for a VM or template: 1 to MAX_NAME characters, on one line."""
+    return name is not None and 0 < len(name) <= MAX_NAME and not any(c in name for c in "\n\r\t")
+
+
 def parse_template(text: str) -> Template:
     """Parse a template given to the API; a syntax error is INTERNAL, as in oned."""
     try:
@@ -82,7 +87,7 @@ def allocate(db: Database, session: Session, template: Template, uid: int, gid: 
     vcpu = _positive_int(template, "VCPU", MAX_VCPU, required=False) or 1
     vm_id = db.next_id(session, "vm")
     name = template.get_str("NAME") or f"{default_name}-{vm_id}"
-    if len(name) > MAX_NAME or any(c in name for c in "\n\r\t"):
+    if not valid_name(name):
         raise InternalError(f"NAME must be at most {MAX_NAME} characters on one line.")
     system, user = Template(), Template()
     for key, value in template:

@@ -254,7 +254,7 @@ def build(cloud: Cloud) -> MethodTable:
     @table.add("one.vm.rename", _i("id"), _s("name"))
     def vm_rename(caller: Principal, vm_id: int, name: str) -> int:
         """Give the VM another name."""
-        if not name or len(name) > vms.MAX_NAME or any(c in name for c in "\n\r\t"):
+        if not vms.valid_name(name):
             raise ActionError(f"Invalid name: 1-{vms.MAX_NAME} characters on one line.")
         with db.write() as session:
             load_vm(session, caller, vm_id, "MANAGE").name = name
@@ -395,7 +395,7 @@ def build(cloud: Cloud) -> MethodTable:
 
     def new_template(session: Session, caller: Principal, template: Template) -> int:
         name = template.get_str("NAME")
-        if not name or len(name) > vms.MAX_NAME or any(c in name for c in "\n\r\t"):
+        if not vms.valid_name(name):
             raise InternalError(f"NAME is required: 1-{vms.MAX_NAME} characters on one line.")
         vms.check_schedule(template)
         record = VMTemplate(id=db.next_id(session, "template"), uid=caller.uid, gid=caller.gid, name=name,
@@ -429,7 +429,7 @@ def build(cloud: Cloud) -> MethodTable:
     @table.add("one.template.rename", _i("id"), _s("name"))
     def template_rename(caller: Principal, template_id: int, name: str) -> int:
         """Give a VM template another name."""
-        if not name or len(name) > vms.MAX_NAME or any(c in name for c in "\n\r\t"):
+        if not vms.valid_name(name):
             raise ActionError(f"Invalid name: 1-{vms.MAX_NAME} characters on one line.")
         with db.write() as session:
             load_template(session, caller, template_id, "MANAGE").name = name
