@@ -118,7 +118,9 @@ def test_migrations(one: Any) -> None:
 
 
 def test_pending_vm_says_why(one: Any) -> None:
-    add_host(one, DUMMY_CPU="100")
+    host_id = add_host(one, DUMMY_CPU="100")
+    # the probe started by allocate may report the default 800 first: wait for the one with DUMMY_CPU
+    wait_for(lambda: one.host.info(host_id).HOST_SHARE.MAX_CPU == 100, what="the host's new capacity")
     vm_id = one.vm.allocate('CPU = 4 MEMORY = 64')
     wait_for(lambda: "SCHED_MESSAGE" in one.vm.info(vm_id).USER_TEMPLATE, what="SCHED_MESSAGE")
     assert "Not enough CPU on hosts: 0" in one.vm.info(vm_id).USER_TEMPLATE["SCHED_MESSAGE"]
