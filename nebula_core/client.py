@@ -245,6 +245,26 @@ class User(_OneObject):
         )
 
 
+@dataclasses.dataclass
+class VMTemplate(_OneObject):
+    """A VM template that users instantiate."""
+
+    TAG: ClassVar[str] = "VMTEMPLATE"
+
+    id: int
+    name: str
+    uname: str
+    regtime: int
+    template: TemplateDict
+
+    @classmethod
+    def from_xml(cls, element: ET.Element) -> Self:
+        return cls(
+            id=_int(element, "ID"), name=_text(element, "NAME"), uname=_text(element, "UNAME"),
+            regtime=_int(element, "REGTIME"), template=_template(element.find("TEMPLATE")),
+        )
+
+
 # -- transport -----------------------------------------------------------------------------
 
 
@@ -411,6 +431,25 @@ class Client:
 
     def vnet_list(self) -> list[VNet]:
         return self._objects(VNet, "one.vnpool.info", -2, -1, -1)
+
+    # -- VM templates ------------------------------------------------------------------------
+
+    def template_allocate(self, template_text: str) -> int:
+        """Register a VM template; it needs a NAME."""
+        return int(self.call("one.template.allocate", template_text))
+
+    def template_info(self, template_id: int) -> VMTemplate:
+        return self._object(VMTemplate, "one.template.info", template_id)
+
+    def template_delete(self, template_id: int) -> None:
+        self.call("one.template.delete", template_id, False)
+
+    def template_list(self) -> list[VMTemplate]:
+        return self._objects(VMTemplate, "one.templatepool.info", -2, -1, -1)
+
+    def template_instantiate(self, template_id: int, name: str = "", hold: bool = False, extra: str = "") -> int:
+        """Create a VM from a template; ``extra`` attributes override the template's. The VM's id."""
+        return int(self.call("one.template.instantiate", template_id, name, hold, extra, False))
 
     # -- users -----------------------------------------------------------------------------
 

@@ -53,3 +53,17 @@ def test_errors_are_one_line(cloud: Cloud) -> None:
     assert len(done.stderr.strip().splitlines()) == 1 and "unknown vmm driver 'nosuch'" in done.stderr
     done = cli(cloud, "nebula", "--auth", "oneadmin:wrong", "vm", "list", ok=False)
     assert "couldn't be authenticated" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_templates(cloud: Cloud, tmp_path: Path) -> None:
+    cli(cloud, "nebula", "host", "create", "node1")
+    source = tmp_path / "small.tmpl"
+    source.write_text('NAME = "small"\nCPU = 0.5\nMEMORY = 32\n')
+    assert cli(cloud, "onetemplate", "create", str(source)).stdout.strip() == "ID: 0"
+    assert cli(cloud, "nebula", "template", "list").stdout.splitlines()[1].split()[:3] == ["0", "oneadmin", "small"]
+    assert "MEMORY = \"32\"" in cli(cloud, "nebula", "template", "show", "0").stdout
+    assert cli(cloud, "nebula", "template", "instantiate", "0", "--name", "from-cli").stdout.strip() == "ID: 0"
+    cli(cloud, "nebula", "vm", "wait", "0", "RUNNING", "--timeout", "30")
+    assert "from-cli" in cli(cloud, "nebula", "vm", "list").stdout
+    cli(cloud, "nebula", "template", "delete", "0")
+    assert "Error getting virtual machine template [0]" in cli(cloud, "nebula", "template", "show", "0", ok=False).stderr

@@ -24,6 +24,7 @@ from ..client import (
     OneError,
     Recover,
     User,
+    VMTemplate,
     VNet,
     enum_name,
 )
@@ -327,6 +328,42 @@ def vnet_delete(client: Client, args: argparse.Namespace) -> Output:
     return _each("virtual network", args.ids, client.vnet_delete)
 
 
+# -- VM templates --------------------------------------------------------------------------
+
+TEMPLATE_COLUMNS: list[Column[VMTemplate]] = [
+    ("id", lambda template: template.id),
+    ("user", lambda template: template.uname),
+    ("name", lambda template: template.name),
+    ("registered", lambda template: time.strftime("%Y-%m-%d %H:%M", time.localtime(template.regtime))),
+]
+
+
+def template_create(client: Client, args: argparse.Namespace) -> Output:
+    return _created(client.template_allocate(_read(args.file)))
+
+
+def template_list(client: Client, args: argparse.Namespace) -> Output:
+    templates = client.template_list()
+    return Output(templates, render.table(TEMPLATE_COLUMNS, templates))
+
+
+def template_show(client: Client, args: argparse.Namespace) -> Output:
+    template = client.template_info(args.id)
+    info = render.fields(f"TEMPLATE {template.id} INFORMATION", [
+        ("ID", template.id), ("NAME", template.name), ("USER", template.uname),
+        ("REGISTER TIME", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(template.regtime))),
+    ])
+    return Output(template, _blocks(info, render.section("TEMPLATE CONTENTS", render.template_text(template.template))))
+
+
+def template_instantiate(client: Client, args: argparse.Namespace) -> Output:
+    return _created(client.template_instantiate(args.id, args.name or "", args.hold))
+
+
+def template_delete(client: Client, args: argparse.Namespace) -> Output:
+    return _each("template", args.ids, client.template_delete)
+
+
 # -- users ---------------------------------------------------------------------------------
 
 def _enabled(user: User) -> str:
@@ -473,6 +510,17 @@ def _parser() -> argparse.ArgumentParser:
     vnet.add("show", vnet_show, "show a virtual network and its leases").add_argument("id", metavar="ID", type=int)
     vnet.add_ids("delete", vnet_delete, "delete virtual networks whose leases are all free", "virtual network")
 
+    template = _Commands(objects, "template", "VM templates", options)
+    template.add("create", template_create, "register a VM template from a file").add_argument(
+        "file", metavar="FILE", help="template file, - for stdin")
+    template.add("list", template_list, "list VM templates")
+    template.add("show", template_show, "show a VM template").add_argument("id", metavar="ID", type=int)
+    instantiate = template.add("instantiate", template_instantiate, "create a VM from a template")
+    instantiate.add_argument("id", metavar="ID", type=int)
+    instantiate.add_argument("--name", help="NAME of the VM (default: <template name>-<id>)")
+    instantiate.add_argument("--hold", action="store_true", help="create it in HOLD")
+    template.add_ids("delete", template_delete, "delete VM templates (their VMs stay)", "template")
+
     user = _Commands(objects, "user", "users", options)
     create = user.add("create", user_create, "create a user (core authentication, group users)")
     create.add_argument("name", metavar="NAME")
@@ -540,6 +588,11 @@ def onehost() -> int:
 def onevnet() -> int:
     """``onevnet ...`` = ``nebula vnet ...``"""
     return _alias("vnet")
+
+
+def onetemplate() -> int:
+    """``onetemplate ...`` = ``nebula template ...``"""
+    return _alias("template")
 
 
 def oneuser() -> int:
