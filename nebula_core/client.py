@@ -265,6 +265,22 @@ class VMTemplate(_OneObject):
         )
 
 
+@dataclasses.dataclass
+class Group(_OneObject):
+    """A group of users."""
+
+    TAG: ClassVar[str] = "GROUP"
+
+    id: int
+    name: str
+    users: list[int]
+
+    @classmethod
+    def from_xml(cls, element: ET.Element) -> Self:
+        return cls(id=_int(element, "ID"), name=_text(element, "NAME"),
+                   users=[int(text) for text in (e.text for e in element.iterfind("USERS/ID")) if text])
+
+
 # -- transport -----------------------------------------------------------------------------
 
 
@@ -450,6 +466,21 @@ class Client:
     def template_instantiate(self, template_id: int, name: str = "", hold: bool = False, extra: str = "") -> int:
         """Create a VM from a template; ``extra`` attributes override the template's. The VM's id."""
         return int(self.call("one.template.instantiate", template_id, name, hold, extra, False))
+
+    # -- groups ----------------------------------------------------------------------------
+
+    def group_allocate(self, name: str) -> int:
+        return int(self.call("one.group.allocate", name))
+
+    def group_info(self, group_id: int) -> Group:
+        """One group; -1 is the caller's."""
+        return self._object(Group, "one.group.info", group_id)
+
+    def group_delete(self, group_id: int) -> None:
+        self.call("one.group.delete", group_id)
+
+    def group_list(self) -> list[Group]:
+        return self._objects(Group, "one.grouppool.info")
 
     # -- users -----------------------------------------------------------------------------
 

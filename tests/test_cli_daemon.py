@@ -67,3 +67,12 @@ def test_templates(cloud: Cloud, tmp_path: Path) -> None:
     assert "from-cli" in cli(cloud, "nebula", "vm", "list").stdout
     cli(cloud, "nebula", "template", "delete", "0")
     assert "Error getting virtual machine template [0]" in cli(cloud, "nebula", "template", "show", "0", ok=False).stderr
+
+
+def test_groups(cloud: Cloud) -> None:
+    assert cli(cloud, "onegroup", "create", "devs").stdout.strip() == "ID: 2"
+    names = [line.split()[1] for line in cli(cloud, "nebula", "group", "list").stdout.splitlines()[1:]]
+    assert names == ["devs", "users", "oneadmin"]
+    assert "NAME" in cli(cloud, "nebula", "group", "show", "2").stdout
+    cli(cloud, "nebula", "group", "delete", "2")
+    assert "Error getting group [2]" in cli(cloud, "nebula", "group", "show", "2", ok=False).stderr

@@ -19,6 +19,7 @@ from ..client import (
     VM,
     Client,
     ClientError,
+    Group,
     Host,
     HostStatus,
     OneError,
@@ -364,6 +365,35 @@ def template_delete(client: Client, args: argparse.Namespace) -> Output:
     return _each("template", args.ids, client.template_delete)
 
 
+# -- groups --------------------------------------------------------------------------------
+
+GROUP_COLUMNS: list[Column[Group]] = [
+    ("id", lambda group: group.id),
+    ("name", lambda group: group.name),
+    ("users", lambda group: len(group.users)),
+]
+
+
+def group_create(client: Client, args: argparse.Namespace) -> Output:
+    return _created(client.group_allocate(args.name))
+
+
+def group_list(client: Client, args: argparse.Namespace) -> Output:
+    groups = client.group_list()
+    return Output(groups, render.table(GROUP_COLUMNS, groups))
+
+
+def group_show(client: Client, args: argparse.Namespace) -> Output:
+    group = client.group_info(args.id)
+    return Output(group, render.fields(f"GROUP {group.id} INFORMATION", [
+        ("ID", group.id), ("NAME", group.name), ("USERS", ",".join(map(str, group.users)) or "-"),
+    ]))
+
+
+def group_delete(client: Client, args: argparse.Namespace) -> Output:
+    return _each("group", args.ids, client.group_delete)
+
+
 # -- users ---------------------------------------------------------------------------------
 
 def _enabled(user: User) -> str:
@@ -521,6 +551,12 @@ def _parser() -> argparse.ArgumentParser:
     instantiate.add_argument("--hold", action="store_true", help="create it in HOLD")
     template.add_ids("delete", template_delete, "delete VM templates (their VMs stay)", "template")
 
+    group = _Commands(objects, "group", "groups", options)
+    group.add("create", group_create, "create a group").add_argument("name", metavar="NAME")
+    group.add("list", group_list, "list groups")
+    group.add("show", group_show, "show a group and its users (-1: yours)").add_argument("id", metavar="ID", type=int)
+    group.add_ids("delete", group_delete, "delete groups that have no users", "group")
+
     user = _Commands(objects, "user", "users", options)
     create = user.add("create", user_create, "create a user (core authentication, group users)")
     create.add_argument("name", metavar="NAME")
@@ -593,6 +629,11 @@ def onevnet() -> int:
 def onetemplate() -> int:
     """``onetemplate ...`` = ``nebula template ...``"""
     return _alias("template")
+
+
+def onegroup() -> int:
+    """``onegroup ...`` = ``nebula group ...``"""
+    return _alias("group")
 
 
 def oneuser() -> int:
