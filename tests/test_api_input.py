@@ -187,3 +187,16 @@ def test_pool_pages_and_ranges(one: Any) -> None:
     assert [vm.ID for vm in one.vmpool.info(-2, 2, -2, -1).VM] == [ids[2], ids[1]]  # second page
     assert [vm.ID for vm in one.vmpool.info(-2, ids[1], ids[3], -1).VM] == [ids[3], ids[2], ids[1]]
     assert all(len(vm.HISTORY_RECORDS.HISTORY) == 0 for vm in one.vmpool.infoextended(-2, 0, -2, -1).VM)
+
+
+def test_renames_check_the_name(one: Any) -> None:
+    vm_id = one.vm.allocate("CPU = 1 MEMORY = 8", True)
+    one.vm.rename(vm_id, "renamed")
+    assert one.vm.info(vm_id).NAME == "renamed"
+    template_id = one.template.allocate('NAME = "t" CPU = 1 MEMORY = 8')
+    for rename, object_id in ((one.vm.rename, vm_id), (one.template.rename, template_id)):
+        with pytest.raises(pyone.OneActionException, match="Invalid name"):
+            rename(object_id, "two\nlines")
+        with pytest.raises(pyone.OneActionException, match="Invalid name"):
+            rename(object_id, "x" * 200)
+    assert one.vm.info(vm_id).NAME == "renamed" and one.template.info(template_id).NAME == "t"

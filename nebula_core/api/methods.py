@@ -116,6 +116,13 @@ def _host_usage(session: Session, host_id: int | None = None) -> dict[int, views
     return {hid: views.HostUsage(round(cpu[hid] * 100), mem[hid] * 1024, tuple(sorted(vms_on[hid]))) for hid in vms_on}
 
 
+def _new_name(name: str) -> str:
+    """The name a rename asks for, refused (ACTION) unless it is a valid VM or template name."""
+    if not vms.valid_name(name):
+        raise ActionError(f"Invalid name: 1-{vms.MAX_NAME} characters on one line.")
+    return name
+
+
 def _updated(stored_json: str, given: Template, append: int) -> str:
     """OpenNebula's update: replace the template (append 0) or merge the given attributes (1)."""
     if not append:
@@ -254,8 +261,7 @@ def build(cloud: Cloud) -> MethodTable:
     @table.add("one.vm.rename", _i("id"), _s("name"))
     def vm_rename(caller: Principal, vm_id: int, name: str) -> int:
         """Give the VM another name."""
-        if not vms.valid_name(name):
-            raise ActionError(f"Invalid name: 1-{vms.MAX_NAME} characters on one line.")
+        name = _new_name(name)
         with db.write() as session:
             load_vm(session, caller, vm_id, "MANAGE").name = name
         return vm_id
@@ -429,8 +435,7 @@ def build(cloud: Cloud) -> MethodTable:
     @table.add("one.template.rename", _i("id"), _s("name"))
     def template_rename(caller: Principal, template_id: int, name: str) -> int:
         """Give a VM template another name."""
-        if not vms.valid_name(name):
-            raise ActionError(f"Invalid name: 1-{vms.MAX_NAME} characters on one line.")
+        name = _new_name(name)
         with db.write() as session:
             load_template(session, caller, template_id, "MANAGE").name = name
         return template_id
