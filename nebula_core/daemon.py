@@ -27,7 +27,7 @@ from .drivers.vmm import DriverContext
 from .engine import Engine
 from .monitor import Monitor
 from .scheduler import Scheduler
-from .users import Authenticator, bootstrap
+from .users import DEFAULT_AUTH, Authenticator, bootstrap
 
 log = logging.getLogger("nebula")
 
@@ -41,8 +41,9 @@ class Cloud:
         var.mkdir(parents=True, exist_ok=True)
         self.db = Database(config.database_url, config.database.pool_size)
         self.db.migrate()
-        self.credentials = bootstrap(self.db, config.one_auth_path)
         self.drivers = Drivers.load(DriverContext(var_dir=var))
+        self.auth = Authenticator(self.db, self.drivers.auth, config.auth.session_cache_seconds)
+        self.credentials = bootstrap(self.db, config.one_auth_path, lambda password: self.auth.stored_form(DEFAULT_AUTH, password))
         self.runner = Runner(config.drivers.workers, "driver")
         self.monitor_runner = Runner(config.monitor.workers, "monitor")
         self.engine = Engine(self.db, self.drivers, self.runner, str(var), config.drivers.timeout)
@@ -50,7 +51,6 @@ class Cloud:
                                    config.scheduler.max_per_host)
         self.monitor = Monitor(self.db, self.engine, self.drivers, self.monitor_runner, config.monitor.host_interval,
                                config.monitor.vm_interval, config.drivers.timeout, on_host_ready=self.scheduler.wake)
-        self.auth = Authenticator(self.db, config.auth.session_cache_seconds)
         self.table = methods.build(self)
         app = RPCApp(lambda name, params: dispatch(self.table, self.auth.authenticate, name, params),
                      config.api.max_request_bytes)

@@ -56,3 +56,7 @@ class InternalError(NebulaError):
 
 class AllocateError(NebulaError):
     code = ErrorCode.ALLOCATE
+
+
+class LockedError(NebulaError):
+    code = ErrorCode.LOCKED

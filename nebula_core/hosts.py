@@ -17,9 +17,13 @@ HOST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@\[\]-]{0,254}$")
 STATUS = {0: HostState.INIT, 1: HostState.DISABLED, 2: HostState.OFFLINE}
 
 
-def allocate(db: Database, session: Session, drivers: Drivers, name: str, im_mad: str, vm_mad: str, tm_mad: str) -> Host:
+def check_name(name: str) -> None:
     if not HOST_NAME.match(name):
         raise AllocateError(f"Error allocating a new host. Invalid host name {name[:80]!r}.")
+
+
+def allocate(db: Database, session: Session, drivers: Drivers, name: str, im_mad: str, vm_mad: str, tm_mad: str) -> Host:
+    check_name(name)
     try:
         drivers.im.check(im_mad)
         drivers.vmm.check(vm_mad)

@@ -12,18 +12,21 @@ import ipaddress
 import random
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .db import AddressRange, Lease, VirtualNetwork
-from .errors import ActionError, AllocateError, InternalError, NoExistsError
+from .errors import ActionError, AllocateError, ApiError, InternalError, NoExistsError
+from .permissions import Level, allows, denial
 from .states import VNetState
 from .template import Template, Vector
+from .users import Principal
 
 LEASE_ATTEMPTS = 8
 MAX_RANGE = 1 << 24  # addresses in one range; larger is surely a typo (a /8)
 SIZE_CLASSES = {"C": 254, "B": 65534}
+RANGE_ATTRIBUTES = frozenset({"NAME", "AR", "LEASES", "TYPE", "NETWORK_ADDRESS", "NETWORK_SIZE"})  # not copied to a reservation
 
 
 @dataclass(frozen=True)
@@ -154,15 +157,15 @@ def find(session: Session, nic: Vector, what: str = "NIC") -> VirtualNetwork:
     raise AllocateError(f"{what} needs NETWORK or NETWORK_ID")
 
 
-def lease_nic(session: Session, vm_id: int, nic_id: int, nic: Vector) -> Vector:
-    """Take a lease for one NIC and return the NIC completed as OpenNebula completes it."""
+def lease_nic(session: Session, owner: Principal, vm_id: int, nic_id: int, nic: Vector) -> Vector:
+    """Take a lease for one NIC of ``owner``'s VM (who must be allowed to USE the network) and
+    return the NIC completed as OpenNebula completes it."""
     vnet = find(session, nic)
+    if not allows(owner, vnet.uid, vnet.gid, vnet.permissions, Level.USE):
+        raise denial(owner, Level.USE, "NET", vnet.id)
     if vnet.state != VNetState.READY:
         raise InternalError(f"Cannot get IP/MAC lease from virtual network {vnet.id}.")
-    # Locking the network's ranges makes concurrent allocates pick its addresses one at a time.
-    ranges = list(session.scalars(
-        select(AddressRange).where(AddressRange.vnet_id == vnet.id).order_by(AddressRange.ar_id).with_for_update()
-    ))
+    ranges = _ranges(session, vnet.id)
     for _attempt in range(LEASE_ATTEMPTS):  # another transaction may take our pick first
         ar, idx = _choose(session, vnet, ranges, nic)
         if _take(session, vnet.id, ar, idx, vm_id):
@@ -236,9 +239,147 @@ def release_vm(session: Session, vm_id: int) -> None:
 
 
 def remove(session: Session, vnet: VirtualNetwork) -> None:
+    """Delete a network no VM and no reservation uses; a reservation gives its addresses back."""
     used = session.scalars(select(Lease.vm_id).where(Lease.vnet_id == vnet.id, Lease.vm_id.is_not(None))).first()
     if used is not None:
         raise ActionError("Cannot delete virtual network. It has leases in use by VMs")
+    reserved = session.scalars(select(Lease.reservation_id).where(Lease.vnet_id == vnet.id, Lease.reservation_id.is_not(None))).first()
+    if reserved is not None:
+        raise ActionError(f"Cannot delete virtual network. Reservation {reserved} still holds addresses of it")
     session.execute(delete(Lease).where(Lease.vnet_id == vnet.id))
+    session.execute(delete(Lease).where(Lease.reservation_id == vnet.id))
     session.execute(delete(AddressRange).where(AddressRange.vnet_id == vnet.id))
     session.delete(vnet)
+
+
+def _ranges(session: Session, vnet_id: int) -> list[AddressRange]:
+    """The network's ranges, locked: range changes and lease picks on one network go one at a time."""
+    return list(session.scalars(
+        select(AddressRange).where(AddressRange.vnet_id == vnet_id).order_by(AddressRange.ar_id).with_for_update()))
+
+
+def _one_vector(template: Template, name: str) -> Vector:
+    found = template.vectors(name)
+    if len(found) != 1:
+        raise ApiError(f"The template must hold exactly one {name} = [ ... ] vector.")
+    return found[0]
+
+
+def add_range(session: Session, vnet: VirtualNetwork, template: Template, mac_prefix: str) -> int:
+    """``one.vn.add_ar``: append the range given as ``AR = [ ... ]``; returns its AR_ID."""
+    spec = _address_range(_one_vector(template, "AR"), mac_prefix)
+    ranges = _ranges(session, vnet.id)
+    ar_id = max((ar.ar_id for ar in ranges), default=-1) + 1
+    session.add(AddressRange(vnet_id=vnet.id, ar_id=ar_id, type=spec.type, ip_start=spec.ip_start, mac_start=spec.mac_start,
+                             size=spec.size))
+    return ar_id
+
+
+def _range(ranges: list[AddressRange], vnet_id: int, ar_id: int) -> AddressRange:
+    for ar in ranges:
+        if ar.ar_id == ar_id:
+            return ar
+    raise ActionError(f"Address range {ar_id} does not exist in virtual network {vnet_id}.")
+
+
+def remove_range(session: Session, vnet: VirtualNetwork, ar_id: int, force: bool) -> None:
+    """``one.vn.rm_ar``: never while a VM or a reservation uses it; held addresses only with ``force``."""
+    ar = _range(_ranges(session, vnet.id), vnet.id, ar_id)
+    in_range = (Lease.vnet_id == vnet.id) & (Lease.ar_id == ar_id)
+    if session.scalars(select(Lease.id).where(in_range, Lease.vm_id.is_not(None) | Lease.reservation_id.is_not(None))).first():
+        raise ActionError(f"Address range {ar_id} has leases in use by VMs or reservations.")
+    if not force and session.scalars(select(Lease.id).where(in_range)).first():
+        raise ActionError(f"Address range {ar_id} has leases on hold; release them or remove it with force.")
+    session.execute(delete(Lease).where(in_range))
+    session.delete(ar)
+
+
+def update_range(session: Session, vnet: VirtualNetwork, template: Template) -> None:
+    """``one.vn.update_ar``: a new SIZE for ``AR = [ AR_ID = n, SIZE = m ]``; the addresses themselves stay."""
+    given = _one_vector(template, "AR")
+    try:
+        ar_id = int(given.get("AR_ID", ""))
+    except ValueError:
+        raise ApiError("update_ar needs AR = [ AR_ID = <integer>, ... ]") from None
+    fixed = sorted(k for k in given if k in ("TYPE", "IP", "MAC", "IP6", "GLOBAL_PREFIX", "ULA_PREFIX"))
+    if fixed:
+        raise ActionError(f"{', '.join(fixed)} of an address range cannot be changed; remove it and add a new one.")
+    ar = _range(_ranges(session, vnet.id), vnet.id, ar_id)
+    if "SIZE" in given:
+        size = _size(given["SIZE"], "AR SIZE")
+        highest = session.scalar(select(func.max(Lease.idx)).where(Lease.vnet_id == vnet.id, Lease.ar_id == ar_id))
+        if highest is not None and highest >= size:
+            raise ActionError(f"AR SIZE {size} would drop an address in use (index {highest}).")
+        if ar.ip_start is not None and ar.ip_start + size - 1 > 0xFFFFFFFF:
+            raise ActionError("AR SIZE runs past 255.255.255.255")
+        ar.size, ar.next_index = size, ar.next_index % size
+
+
+def _address(ranges: list[AddressRange], vnet_id: int, spec: Vector) -> tuple[AddressRange, int]:
+    """The range and index of ``LEASES = [ IP = ... ]`` (or MAC)."""
+    if "IP" in spec:
+        ip = _ip(spec["IP"], "LEASES IP")
+        found = [(ar, ip - ar.ip_start) for ar in ranges if ar.ip_start is not None and 0 <= ip - ar.ip_start < ar.size]
+    elif "MAC" in spec:
+        mac = _mac(spec["MAC"])
+        found = [(ar, mac - ar.mac_start) for ar in ranges if 0 <= mac - ar.mac_start < ar.size]
+    else:
+        raise ApiError("LEASES needs IP or MAC")
+    if not found:
+        raise ActionError(f"The address is not in any address range of virtual network {vnet_id}.")
+    return found[0]
+
+
+def hold(session: Session, vnet: VirtualNetwork, template: Template) -> None:
+    """``one.vn.hold``: keep an address out of use (a lease with no VM)."""
+    ar, idx = _address(_ranges(session, vnet.id), vnet.id, _one_vector(template, "LEASES"))
+    if not _take(session, vnet.id, ar, idx, None):
+        raise ActionError("The address is already in use or on hold.")
+
+
+def release(session: Session, vnet: VirtualNetwork, template: Template) -> None:
+    """``one.vn.release``: give back an address on hold (never one a VM or a reservation uses)."""
+    ar, idx = _address(_ranges(session, vnet.id), vnet.id, _one_vector(template, "LEASES"))
+    lease = session.scalars(select(Lease).where(Lease.vnet_id == vnet.id, Lease.ar_id == ar.ar_id, Lease.idx == idx)).first()
+    if lease is None or lease.vm_id is not None or lease.reservation_id is not None:
+        raise ActionError("The address is not on hold.")
+    session.delete(lease)
+
+
+def reserve(session: Session, parent: VirtualNetwork, reservation_id: int, owner: Principal, template: Template) -> VirtualNetwork:
+    """``one.vn.reserve``: carve SIZE consecutive free addresses out of ``parent`` into a new network
+    of ``owner`` (NAME), held in the parent until the reservation is deleted."""
+    name = template.get_str("NAME")
+    if not name:
+        raise ActionError("A reservation needs NAME")
+    size = _size(template.get_str("SIZE") or "", "SIZE")
+    ranges = _ranges(session, parent.id)
+    if template.get_str("AR_ID") is not None:
+        try:
+            ranges = [_range(ranges, parent.id, int(template.get_str("AR_ID") or ""))]
+        except ValueError:
+            raise ApiError("AR_ID must be an integer") from None
+    for ar in ranges:
+        start = _free_block(session, ar, size)
+        if start is not None:
+            break
+    else:
+        raise ActionError(f"Not enough free addresses in virtual network {parent.id} to reserve {size}.")
+    copy = Template([(k, v) for k, v in Template.from_json(parent.template) if k not in RANGE_ATTRIBUTES])
+    copy.set("NAME", name)
+    vnet = create(session, reservation_id, owner.uid, owner.gid, copy, "00:00")
+    vnet.parent_id, vnet.bridge, vnet.vn_mad = parent.id, parent.bridge, parent.vn_mad
+    session.add(AddressRange(vnet_id=vnet.id, ar_id=0, type=ar.type, size=size, mac_start=ar.mac_start + start,
+                             ip_start=None if ar.ip_start is None else ar.ip_start + start))
+    session.add_all(Lease(vnet_id=parent.id, ar_id=ar.ar_id, idx=start + k, reservation_id=vnet.id) for k in range(size))
+    return vnet
+
+
+def _free_block(session: Session, ar: AddressRange, size: int) -> int | None:
+    """The first index of ``size`` consecutive free addresses in the range."""
+    start = 0
+    for idx in session.scalars(select(Lease.idx).where(Lease.vnet_id == ar.vnet_id, Lease.ar_id == ar.ar_id).order_by(Lease.idx)):
+        if idx - start >= size:
+            return start
+        start = idx + 1
+    return start if ar.size - start >= size else None

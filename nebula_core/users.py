@@ -1,70 +1,79 @@
-"""Users, passwords and sessions: salted hashes, a first-start admin, a cache of verified sessions.
+"""Users, groups and sessions: who is calling, proved by an auth driver or a login token.
 
-A session string is ``user:password``. Checking a password costs a deliberately slow hash, so
-verified sessions are cached for a short time; changing or deleting a user drops its entries.
-A wrong password takes as long as a right one (the hash always runs, compare is constant-time).
+A session string is ``user:password`` or ``user:token``. Checking a password costs a
+deliberately slow hash, so verified sessions are cached for a short time; anything that changes
+who a user is (password, groups, deletion, disabling, a revoked token) drops its entries, so the
+change holds from the next call. A wrong password takes as long as a right one (the driver's
+contract), and repeated failures for one name are logged with their count.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import os
 import secrets
 import threading
 import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .db import Database, Group, User
-from .errors import AuthenticationError, InternalError
+from .db import Database, Group, LoginToken, Membership, User
+from .drivers.auth import AuthDriver, InvalidPassword
+from .drivers.manager import DriverManager, UnknownDriver
+from .errors import ActionError, ApiError, AuthenticationError, InternalError, NoExistsError
 
 log = logging.getLogger(__name__)
 
-ITERATIONS = 60_000
 ONEADMIN_GROUP, USERS_GROUP = 0, 1
-_DUMMY_HASH = ""  # filled lazily: a hash to check against when the user does not exist
-
-
-def hash_password(password: str, iterations: int = ITERATIONS) -> str:
-    salt = secrets.token_hex(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), iterations).hex()
-    return f"pbkdf2_sha256${iterations}${salt}${digest}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    try:
-        scheme, iterations, salt, digest = stored.split("$")
-        if scheme != "pbkdf2_sha256":
-            return False
-        computed = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), int(iterations)).hex()
-    except ValueError:
-        return False
-    return hmac.compare_digest(computed, digest)
+FIRST_USER_GROUP = 100  # as oned: ids below are system groups, never deleted
+DEFAULT_AUTH = "core"
+MAX_NAME = 128
+TOKEN_BYTES = 32
+LOG_EVERY_FAILURE_UNTIL = 5  # then every 10th, so a guessing attack cannot flood the log
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling."""
+    """Who is calling: the user, its effective primary group and every group it acts in."""
 
     uid: int
     gid: int
     name: str
+    groups: frozenset[int]
 
     @property
     def is_admin(self) -> bool:
-        return self.uid == 0 or self.gid == ONEADMIN_GROUP
+        """oneadmin and members of the oneadmin group bypass the permission bits, as in OpenNebula."""
+        return self.uid == 0 or ONEADMIN_GROUP in self.groups
+
+
+def valid_name(name: str) -> bool:
+    return 0 < len(name) <= MAX_NAME and not any(c in name for c in " :\t\n\r\x00")
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def group_ids(session: Session, uid: int) -> frozenset[int]:
+    return frozenset(session.scalars(select(Membership.group_id).where(Membership.user_id == uid)))
 
 
 class Authenticator:
-    def __init__(self, db: Database, cache_seconds: float) -> None:
+    """Turns a session string into a Principal, or refuses with AUTHENTICATION."""
+
+    def __init__(self, db: Database, drivers: DriverManager[AuthDriver], cache_seconds: float) -> None:
         self.db = db
+        self.drivers = drivers
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[Principal, float]] = {}
+        self._failures: Counter[str] = Counter()
         self._lock = threading.Lock()
 
     def authenticate(self, session_string: object) -> Principal:
@@ -76,38 +85,73 @@ class Authenticator:
         if hit is not None and hit[1] > now:
             return hit[0]
         name, _, secret = session_string.partition(":")
-        with self.db.read() as session:
-            user = session.scalars(select(User).where(User.name == name)).first()
-        ok = verify_password(secret, user.password if user else _dummy_hash())
-        if user is None or not ok or not user.enabled:
-            log.warning("authentication failed for user %r", name[:64])
-            raise AuthenticationError("User couldn't be authenticated, aborting call.")
-        principal = Principal(user.id, user.gid, user.name)
+        principal = self._verify(name, secret)
         with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[session_string] = (principal, now + self.cache_seconds)
+            if principal is None:
+                self._failures[name[:MAX_NAME]] += 1
+                count = self._failures[name[:MAX_NAME]]
+            else:
+                self._failures.pop(name, None)
+                if len(self._cache) > 10_000:
+                    self._cache.clear()
+                self._cache[session_string] = (principal, now + self.cache_seconds)
+        if principal is None:
+            if count <= LOG_EVERY_FAILURE_UNTIL or count % 10 == 0:
+                log.warning("authentication failed for user %r (%d failures in a row)", name[:64], count)
+            raise AuthenticationError("User couldn't be authenticated, aborting call.")
         return principal
 
+    def _verify(self, name: str, secret: str) -> Principal | None:
+        with self.db.read() as session:
+            user = session.scalars(select(User).where(User.name == name)).first() if valid_name(name) else None
+            if user is not None:
+                token = session.scalars(select(LoginToken).where(
+                    LoginToken.user_id == user.id, LoginToken.digest == token_digest(secret))).first()
+                groups = group_ids(session, user.id)
+                if token is not None and (token.expires == -1 or token.expires > time.time()) and user.enabled:
+                    if token.egid >= 0:
+                        return Principal(user.id, token.egid, user.name, frozenset({token.egid}))
+                    return Principal(user.id, user.gid, user.name, groups)
+        driver = self._driver(user.auth_driver if user is not None else DEFAULT_AUTH)
+        ok = driver.authenticate(name, secret, user.password if user is not None else None)
+        if not ok or user is None or not user.enabled:
+            return None
+        return Principal(user.id, user.gid, user.name, groups)
+
+    def _driver(self, name: str) -> AuthDriver:
+        try:
+            return self.drivers.get(name)
+        except UnknownDriver:
+            log.error("users with AUTH_DRIVER %r cannot log in: no such driver is installed", name)
+            return self.drivers.get(DEFAULT_AUTH)  # still spend the time, then refuse below
+
+    def installed(self, driver_name: str) -> AuthDriver:
+        """The driver a user may be given; an unknown name is an ACTION error listing the installed ones."""
+        try:
+            return self.drivers.get(driver_name)
+        except UnknownDriver as exc:
+            raise ActionError(f"Invalid AUTH_DRIVER: {exc}") from None
+
+    def stored_form(self, driver_name: str, password: str) -> str:
+        """What to keep for a new password of a user of ``driver_name``; refusals are ACTION errors."""
+        try:
+            return self.installed(driver_name).stored_form(password)
+        except InvalidPassword as exc:
+            raise ActionError(str(exc)) from None
+
     def forget(self, uid: int) -> None:
-        """Drop cached sessions of a user whose password changed or who was deleted."""
+        """Drop cached sessions of a user whose password, groups or tokens changed, or who was deleted."""
         with self._lock:
             for key in [k for k, (p, _) in self._cache.items() if p.uid == uid]:
                 del self._cache[key]
 
 
-def _dummy_hash() -> str:
-    global _DUMMY_HASH
-    if not _DUMMY_HASH:
-        _DUMMY_HASH = hash_password(secrets.token_hex(8))
-    return _DUMMY_HASH
-
-
-def bootstrap(db: Database, one_auth: Path) -> str | None:
+def bootstrap(db: Database, one_auth: Path, stored_form: Callable[[str], str]) -> str | None:
     """On an empty database create the groups and ``oneadmin``; return where its credentials are.
 
     An existing ``one_auth`` file naming oneadmin is honoured (as oned does); otherwise a random
-    password is written there, readable by its owner only.
+    password is written there, readable by its owner only. ``stored_form`` is the core auth
+    driver's: what to keep instead of the password.
     """
     with db.write() as session:
         if session.get(User, 0) is not None:
@@ -122,9 +166,11 @@ def bootstrap(db: Database, one_auth: Path) -> str | None:
         os.chmod(one_auth, 0o600)
         session.add_all([Group(id=ONEADMIN_GROUP, name="oneadmin"), Group(id=USERS_GROUP, name="users")])
         session.flush()
-        session.add(User(id=0, name="oneadmin", password=hash_password(password), gid=ONEADMIN_GROUP))
+        session.add(User(id=0, name="oneadmin", password=stored_form(password), gid=ONEADMIN_GROUP))
+        session.flush()
+        session.add(Membership(user_id=0, group_id=ONEADMIN_GROUP))
         _reserve(db, session, "user", 1)
-        _reserve(db, session, "group", 2)
+        _reserve(db, session, "group", FIRST_USER_GROUP)
     return str(one_auth)
 
 
@@ -142,14 +188,76 @@ def _read_oneadmin_password(path: Path) -> str | None:
     return password if sep and name == "oneadmin" and password else None
 
 
-def create(db: Database, session: Session, name: str, password: str, gid: int) -> User:
-    if not name or len(name) > 128 or any(c in name for c in " :\t\n\r"):
-        raise InternalError("Invalid NAME: user names are 1-128 characters without blanks or ':'.")
-    if not password:
-        raise InternalError("Invalid password: it must not be empty.")
+def get(session: Session, uid: int) -> User:
+    user = session.get(User, uid)
+    if user is None:
+        raise NoExistsError(f"Error getting user [{uid}].", uid)
+    return user
+
+
+def get_group(session: Session, gid: int) -> Group:
+    group = session.get(Group, gid)
+    if group is None:
+        raise NoExistsError(f"Error getting group [{gid}].", gid)
+    return group
+
+
+def create(db: Database, session: Session, name: str, stored_password: str, driver: str, gids: list[int]) -> User:
+    """A new user in ``gids`` (the first is its primary group; none means ``users``)."""
+    if not valid_name(name):
+        raise InternalError(f"Invalid NAME: user names are 1-{MAX_NAME} characters without blanks or ':'.")
     taken = session.scalars(select(User.id).where(User.name == name)).first()
     if taken is not None:
         raise InternalError(f"NAME is already taken by USER {taken}.")
-    user = User(id=db.next_id(session, "user"), name=name, password=hash_password(password), gid=gid)
+    gids = list(dict.fromkeys(gids)) or [USERS_GROUP]
+    for gid in gids:
+        get_group(session, gid)
+    user = User(id=db.next_id(session, "user"), name=name, password=stored_password, gid=gids[0], auth_driver=driver)
     session.add(user)
+    session.flush()
+    session.add_all(Membership(user_id=user.id, group_id=gid) for gid in gids)
     return user
+
+
+def change_group(session: Session, user: User, gid: int) -> None:
+    """Make ``gid`` the primary group; the old primary group is left, secondary ones stay."""
+    get_group(session, gid)
+    session.execute(delete(Membership).where(Membership.user_id == user.id, Membership.group_id.in_({user.gid, gid})))
+    user.gid = gid
+    session.add(Membership(user_id=user.id, group_id=gid))
+
+
+def add_group(session: Session, user: User, gid: int) -> None:
+    get_group(session, gid)
+    if session.get(Membership, (user.id, gid)) is None:
+        session.add(Membership(user_id=user.id, group_id=gid))
+
+
+def remove_group(session: Session, user: User, gid: int) -> None:
+    if gid == user.gid:
+        raise ActionError("Cannot remove user from the primary group.")
+    get_group(session, gid)
+    session.execute(delete(Membership).where(Membership.user_id == user.id, Membership.group_id == gid))
+
+
+def issue_token(session: Session, user: User, token: str, valid_seconds: int, egid: int) -> str:
+    """``one.user.login``: create (token "" → a random one), or revoke with ``valid_seconds`` 0."""
+    if valid_seconds == 0:
+        stmt = delete(LoginToken).where(LoginToken.user_id == user.id)
+        if token:
+            stmt = stmt.where(LoginToken.digest == token_digest(token))
+        session.execute(stmt)
+        return token or "revoked"
+    if valid_seconds < -1:
+        raise ApiError("Wrong valid time: a number of seconds > 0, -1 (no expiry) or 0 (revoke).")
+    if egid != -1 and egid not in group_ids(session, user.id):
+        raise ApiError("EGID is not in user group list")
+    token = token or secrets.token_hex(TOKEN_BYTES)
+    if len(token) > 512 or any(c in token for c in ":\n\r\x00"):
+        raise ApiError("Invalid token: at most 512 characters, without ':' or line breaks.")
+    digest = token_digest(token)
+    if session.scalars(select(LoginToken.id).where(LoginToken.digest == digest)).first() is not None:
+        raise ActionError("Invalid token: it is already in use.")
+    expires = -1 if valid_seconds == -1 else int(time.time()) + valid_seconds
+    session.add(LoginToken(user_id=user.id, digest=digest, expires=expires, egid=egid))
+    return token

@@ -16,6 +16,7 @@ from .errors import InternalError
 from .scheduler.expr import ExpressionError, compile_rank, compile_requirements
 from .states import VMState
 from .template import Template, TemplateSyntaxError, parse
+from .users import Principal
 
 # Attributes oned keeps in TEMPLATE; every other one goes to USER_TEMPLATE.
 SYSTEM_ATTRIBUTES = frozenset({
@@ -76,9 +77,9 @@ def check_schedule(user: Template) -> None:
                 raise InternalError(f"{name}: {exc}") from None
 
 
-def allocate(db: Database, session: Session, template: Template, uid: int, gid: int, hold: bool,
+def allocate(db: Database, session: Session, template: Template, owner: Principal, hold: bool,
              default_name: str = "one") -> VirtualMachine:
-    """Create a VM owned by uid/gid from a parsed template; PENDING (or HOLD) and leased.
+    """Create a VM of ``owner`` (and its primary group) from a parsed template; PENDING (or HOLD) and leased.
 
     Without NAME the VM is called ``<default_name>-<id>`` (``one-7``, or ``web-7`` from template web).
     """
@@ -99,7 +100,7 @@ def allocate(db: Database, session: Session, template: Template, uid: int, gid: 
     check_schedule(user)
     for index, disk in enumerate(system.vectors("DISK")):
         disk["DISK_ID"] = str(index)
-    nics = [network.lease_nic(session, vm_id, index, nic) for index, nic in enumerate(system.vectors("NIC"))]
+    nics = [network.lease_nic(session, owner, vm_id, index, nic) for index, nic in enumerate(system.vectors("NIC"))]
     for attr in ("NIC", "VMID", "CPU", "MEMORY"):
         system.remove(attr)
     for nic in nics:
@@ -108,9 +109,27 @@ def allocate(db: Database, session: Session, template: Template, uid: int, gid: 
     system.set("MEMORY", str(memory))
     system.set("VMID", str(vm_id))
     vm = VirtualMachine(
-        id=vm_id, uid=uid, gid=gid, name=name, state=int(VMState.HOLD if hold else VMState.PENDING), lcm_state=0,
+        id=vm_id, uid=owner.uid, gid=owner.gid, name=name, state=int(VMState.HOLD if hold else VMState.PENDING), lcm_state=0,
         stime=int(time.time()), cpu=cpu, vcpu=vcpu, memory=memory, template=system.to_json(),
         user_template=user.to_json(),
     )
     session.add(vm)
     return vm
+
+
+def size(given: Template, cpu: float, vcpu: int, memory: int) -> tuple[float, int, int]:
+    """The CPU, VCPU and MEMORY a resize asks for; an attribute not given keeps its value."""
+    new_cpu = _positive_float(given, "CPU", MAX_CPU) if given.get_str("CPU") is not None else cpu
+    new_vcpu = _positive_int(given, "VCPU", MAX_VCPU, required=False) or vcpu
+    new_memory = _positive_int(given, "MEMORY", MAX_MEMORY_MB, required=False) or memory
+    return new_cpu, new_vcpu, new_memory
+
+
+def resized(system_json: str, given: Template) -> str:
+    """The VM's TEMPLATE with the sizes a resize gave."""
+    system = Template.from_json(system_json)
+    for name in ("CPU", "VCPU", "MEMORY"):
+        value = given.get_str(name)
+        if value is not None:
+            system.set(name, value.strip())
+    return system.to_json()

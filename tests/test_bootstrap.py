@@ -6,6 +6,9 @@ import stat
 from pathlib import Path
 
 from nebula_core.db import Database
+from nebula_core.drivers.manager import Drivers
+from nebula_core.drivers.vmm import DriverContext
+from nebula_core.passwords import hash_password
 from nebula_core.users import Authenticator, bootstrap
 
 
@@ -15,15 +18,20 @@ def database(tmp_path: Path) -> Database:
     return db
 
 
+def authenticator(db: Database, tmp_path: Path) -> Authenticator:
+    """The daemon's authenticator, with the auth drivers found by entry point (core among them)."""
+    return Authenticator(db, Drivers.load(DriverContext(var_dir=tmp_path)).auth, 60)
+
+
 def test_random_password_written_owner_only(tmp_path: Path) -> None:
     db = database(tmp_path)
     auth_file = tmp_path / ".one" / "one_auth"
-    assert bootstrap(db, auth_file) == str(auth_file)
+    assert bootstrap(db, auth_file, hash_password) == str(auth_file)
     user, _, password = auth_file.read_text().strip().partition(":")
     assert user == "oneadmin" and len(password) >= 20
     assert stat.S_IMODE(auth_file.stat().st_mode) == 0o600
-    assert Authenticator(db, 60).authenticate(f"oneadmin:{password}").uid == 0
-    assert bootstrap(db, auth_file) is None  # only on an empty database
+    assert authenticator(db, tmp_path).authenticate(f"oneadmin:{password}").uid == 0
+    assert bootstrap(db, auth_file, hash_password) is None  # only on an empty database
     assert auth_file.read_text().strip() == f"oneadmin:{password}"
 
 
@@ -31,14 +39,14 @@ def test_existing_one_auth_is_honoured(tmp_path: Path) -> None:
     db = database(tmp_path)
     auth_file = tmp_path / "one_auth"
     auth_file.write_text("oneadmin:my-own-secret\n")
-    bootstrap(db, auth_file)
+    bootstrap(db, auth_file, hash_password)
     assert auth_file.read_text() == "oneadmin:my-own-secret\n"
-    assert Authenticator(db, 60).authenticate("oneadmin:my-own-secret").name == "oneadmin"
+    assert authenticator(db, tmp_path).authenticate("oneadmin:my-own-secret").name == "oneadmin"
 
 
 def test_passwords_are_salted_hashes(tmp_path: Path) -> None:
     db = database(tmp_path)
-    bootstrap(db, tmp_path / "one_auth")
+    bootstrap(db, tmp_path / "one_auth", hash_password)
     password = (tmp_path / "one_auth").read_text().strip().partition(":")[2]
     with db.read() as session:
         from nebula_core.db import User

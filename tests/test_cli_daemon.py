@@ -70,9 +70,9 @@ def test_templates(cloud: Cloud, tmp_path: Path) -> None:
 
 
 def test_groups(cloud: Cloud) -> None:
-    assert cli(cloud, "onegroup", "create", "devs").stdout.strip() == "ID: 2"
+    assert cli(cloud, "onegroup", "create", "devs").stdout.strip() == "ID: 100"
     names = [line.split()[1] for line in cli(cloud, "nebula", "group", "list").stdout.splitlines()[1:]]
     assert names == ["devs", "users", "oneadmin"]
-    assert "NAME" in cli(cloud, "nebula", "group", "show", "2").stdout
-    cli(cloud, "nebula", "group", "delete", "2")
-    assert "Error getting group [2]" in cli(cloud, "nebula", "group", "show", "2", ok=False).stderr
+    assert "NAME" in cli(cloud, "nebula", "group", "show", "100").stdout
+    cli(cloud, "nebula", "group", "delete", "100")
+    assert "Error getting group [100]" in cli(cloud, "nebula", "group", "show", "100", ok=False).stderr

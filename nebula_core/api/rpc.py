@@ -34,22 +34,39 @@ class Param:
     also: tuple[builtins.type, ...] = ()  # other types tolerated (clients that send the wrong one)
 
 
+def i(name: str, default: Any = NO_DEFAULT) -> Param:
+    return Param(name, int, default)
+
+
+def s(name: str, default: Any = NO_DEFAULT) -> Param:
+    return Param(name, str, default)
+
+
+def b(name: str, default: Any = NO_DEFAULT) -> Param:
+    return Param(name, bool, default)
+
+
 @dataclass(frozen=True)
 class Method:
     name: str
     params: tuple[Param, ...]
     handler: Callable[..., Any]
     doc: str
+    access: str  # who may call it, for the API reference: "USE VM", "admins", "any user", ...
     authenticated: bool = True
 
 
 class MethodTable:
+    """Every method the daemon serves: the single source for dispatch and for docs/api.md."""
+
     def __init__(self) -> None:
         self.methods: dict[str, Method] = {}
 
-    def add(self, name: str, *params: Param, authenticated: bool = True) -> Callable[[F], F]:
+    def add(self, name: str, *params: Param, access: str, authenticated: bool = True) -> Callable[[F], F]:
         def register(handler: F) -> F:
-            self.methods[name] = Method(name, params, handler, (handler.__doc__ or "").strip(), authenticated)
+            if name in self.methods:
+                raise ValueError(f"{name} is registered twice")
+            self.methods[name] = Method(name, params, handler, (handler.__doc__ or "").strip(), access, authenticated)
             return handler
         return register
 

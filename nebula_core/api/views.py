@@ -15,8 +15,9 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from ..db import AddressRange, Group, History, Host, User, VirtualMachine, VirtualNetwork, VMTemplate
+from ..db import AddressRange, Group, History, Host, LoginToken, Owned, User, VirtualMachine, VirtualNetwork, VMTemplate
 from ..network import mac_text
+from ..permissions import BIT_NAMES
 from ..template import Template
 
 SHORT_VM_TEMPLATE = ("CPU", "MEMORY", "VCPU", "DISK", "NIC", "GRAPHICS")
@@ -33,11 +34,14 @@ def element(name: str, value: object) -> str:
     return f"<{name}>{text}</{name}>"
 
 
-def permissions(bits: int) -> str:
-    names = ("OWNER_U", "OWNER_M", "OWNER_A", "GROUP_U", "GROUP_M", "GROUP_A", "OTHER_U", "OTHER_M", "OTHER_A")
-    # octal digits: owner, group, other; within each, use=4, manage=2, admin=1
-    values = [(bits >> shift) & 1 for shift in (8, 7, 6, 5, 4, 3, 2, 1, 0)]
-    return "<PERMISSIONS>" + "".join(f"<{n}>{v}</{n}>" for n, v in zip(names, values)) + "</PERMISSIONS>"
+def permissions(obj: Owned | Row[Any]) -> str:
+    """``<LOCK>`` (when locked) and ``<PERMISSIONS>``, which follow NAME in every owned object."""
+    values = [(obj.permissions >> shift) & 1 for shift in range(8, -1, -1)]
+    bits = "<PERMISSIONS>" + "".join(f"<{n}>{v}</{n}>" for n, v in zip(BIT_NAMES, values)) + "</PERMISSIONS>"
+    if not obj.lock_level:
+        return bits
+    return (f"<LOCK><LOCKED>{obj.lock_level}</LOCKED><OWNER>{obj.uid}</OWNER><TIME>{obj.lock_time}</TIME>"
+            f"<REQ_ID>-1</REQ_ID></LOCK>{bits}")
 
 
 def ids(name: str, values: Iterable[int]) -> str:
@@ -88,7 +92,7 @@ def vm(v: VirtualMachine | Row[Any], names: Names, records: Sequence[History | R
     head = (f"<VM><ID>{v.id}</ID><UID>{v.uid}</UID><GID>{v.gid}</GID>{element('UNAME', names.users.get(v.uid, ''))}"
             f"{element('GNAME', names.groups.get(v.gid, ''))}{element('NAME', v.name)}")
     if full:
-        head += permissions(v.permissions)
+        head += permissions(v)
     head += f"<LAST_POLL>{v.last_poll}</LAST_POLL><STATE>{v.state}</STATE><LCM_STATE>{v.lcm_state}</LCM_STATE>"
     if full:
         head += f"<PREV_STATE>{v.prev_state}</PREV_STATE><PREV_LCM_STATE>{v.prev_lcm_state}</PREV_LCM_STATE>"
@@ -110,6 +114,18 @@ class HostUsage:
     vms: tuple[int, ...]
 
 
+def host_monitoring(h: Host, monitoring: Mapping[str, Any]) -> str:
+    """The host's latest probe as a ``<MONITORING>`` record ("" before the first one)."""
+    if not h.last_mon_time:
+        return ""
+    capacity = "".join(
+        element(tag, int(monitoring[key])) for tag, key in
+        (("FREE_CPU", "FREECPU"), ("FREE_MEMORY", "FREEMEMORY"), ("USED_CPU", "USEDCPU"), ("USED_MEMORY", "USEDMEMORY"))
+        if isinstance(monitoring.get(key), (int, float))
+    )
+    return f"<MONITORING>{element('TIMESTAMP', h.last_mon_time)}{element('ID', h.id)}<CAPACITY>{capacity}</CAPACITY></MONITORING>"
+
+
 def host(h: Host, usage: HostUsage) -> str:
     monitoring = json.loads(h.monitoring or "{}")
     template = Template.from_json(h.template)
@@ -119,11 +135,6 @@ def host(h: Host, usage: HostUsage) -> str:
     for key in ("TOTALCPU", "TOTALMEMORY"):
         if key in monitoring:
             template.set(key, str(monitoring[key]))
-    capacity = "".join(
-        element(tag, int(monitoring[key])) for tag, key in
-        (("FREE_CPU", "FREECPU"), ("FREE_MEMORY", "FREEMEMORY"), ("USED_CPU", "USEDCPU"), ("USED_MEMORY", "USEDMEMORY"))
-        if isinstance(monitoring.get(key), (int, float))
-    )
     share = "".join([
         element("MEM_USAGE", usage.mem), element("CPU_USAGE", usage.cpu), element("TOTAL_MEM", h.total_mem),
         element("TOTAL_CPU", h.total_cpu), element("MAX_MEM", h.total_mem), element("MAX_CPU", h.total_cpu),
@@ -131,8 +142,7 @@ def host(h: Host, usage: HostUsage) -> str:
         ("<DATASTORES><DISK_USAGE>0</DISK_USAGE><FREE_DISK>0</FREE_DISK><MAX_DISK>0</MAX_DISK><USED_DISK>0</USED_DISK>"
          "</DATASTORES><PCI_DEVICES/><NUMA_NODES/>"),
     ])
-    mon = (f"<MONITORING>{element('TIMESTAMP', h.last_mon_time)}{element('ID', h.id)}<CAPACITY>{capacity}</CAPACITY>"
-           "</MONITORING>") if h.last_mon_time else "<MONITORING/>"
+    mon = host_monitoring(h, monitoring) or "<MONITORING/>"
     return "".join([
         "<HOST>", element("ID", h.id), element("NAME", h.name), element("STATE", h.state),
         element("PREV_STATE", h.prev_state), element("IM_MAD", h.im_mad), element("VM_MAD", h.vm_mad),
@@ -141,26 +151,29 @@ def host(h: Host, usage: HostUsage) -> str:
     ])
 
 
-def vnet(n: VirtualNetwork, names: Names, ranges: Sequence[AddressRange], leases: Mapping[int, list[tuple[int, int | None]]],
+LeaseRow = tuple[int, int | None, int | None]  # index, VM, reservation
+
+
+def vnet(n: VirtualNetwork, names: Names, ranges: Sequence[AddressRange], leases: Mapping[int, list[LeaseRow]],
          full: bool = True) -> str:
-    """A ``<VNET>``; ``leases`` maps ar_id to (index, vm_id) pairs in use."""
+    """A ``<VNET>``; ``leases`` maps ar_id to the (index, vm_id, reservation_id) rows in use."""
     used = sum(len(v) for v in leases.values())
     ars = "".join(_address_range(ar, leases.get(ar.ar_id, []), full) for ar in ranges)
     return "".join([
         "<VNET>", element("ID", n.id), element("UID", n.uid), element("GID", n.gid),
         element("UNAME", names.users.get(n.uid, "")), element("GNAME", names.groups.get(n.gid, "")),
-        element("NAME", n.name), permissions(n.permissions), "<CLUSTERS><ID>0</ID></CLUSTERS>",
+        element("NAME", n.name), permissions(n), "<CLUSTERS><ID>0</ID></CLUSTERS>",
         element("BRIDGE", n.bridge), element("BRIDGE_TYPE", "linux"), element("STATE", n.state),
-        "<PREV_STATE>0</PREV_STATE>", element("PARENT_NETWORK_ID", ""), element("VN_MAD", n.vn_mad),
+        "<PREV_STATE>0</PREV_STATE>", element("PARENT_NETWORK_ID", "" if n.parent_id is None else str(n.parent_id)), element("VN_MAD", n.vn_mad),
         element("PHYDEV", ""), "<VLAN_ID_AUTOMATIC>0</VLAN_ID_AUTOMATIC><OUTER_VLAN_ID_AUTOMATIC>0</OUTER_VLAN_ID_AUTOMATIC>",
         element("USED_LEASES", used), "<VROUTERS/>",
-        ids("UPDATED_VMS", sorted({vm for v in leases.values() for _, vm in v if vm is not None})),
+        ids("UPDATED_VMS", sorted({vm for v in leases.values() for _, vm, _ in v if vm is not None})),
         "<OUTDATED_VMS/><UPDATING_VMS/><ERROR_VMS/>",
         Template.from_json(n.template).to_xml("TEMPLATE"), f"<AR_POOL>{ars}</AR_POOL>", "</VNET>",
     ])
 
 
-def _address_range(ar: AddressRange, taken: list[tuple[int, int | None]], full: bool) -> str:
+def _address_range(ar: AddressRange, taken: list[LeaseRow], full: bool) -> str:
     parts = [element("AR_ID", ar.ar_id)]
     if ar.ip_start is not None:
         parts += [element("IP", str(ipaddress.IPv4Address(ar.ip_start))),
@@ -171,29 +184,32 @@ def _address_range(ar: AddressRange, taken: list[tuple[int, int | None]], full: 
         parts.append(element("ALLOCATED", ""))
         return "<AR>" + "".join(parts) + "</AR>"
     lease_xml = []
-    for idx, vm_id in sorted(taken):
+    for idx, vm_id, reservation in sorted(taken, key=lambda row: row[0]):
         ip = "" if ar.ip_start is None else element("IP", str(ipaddress.IPv4Address(ar.ip_start + idx)))
-        lease_xml.append(f"<LEASE>{ip}{element('MAC', mac_text(ar.mac_start + idx))}{element('VM', -1 if vm_id is None else vm_id)}</LEASE>")
+        user = element("VNET", reservation) if reservation is not None else element("VM", -1 if vm_id is None else vm_id)
+        lease_xml.append(f"<LEASE>{ip}{element('MAC', mac_text(ar.mac_start + idx))}{user}</LEASE>")
     parts += [element("NEXT_INDEX", ar.next_index), element("USED_LEASES", len(taken)),
               "<LEASES>" + "".join(lease_xml) + "</LEASES>"]
     return "<AR>" + "".join(parts) + "</AR>"
 
 
-def user(u: User, names: Names, full: bool = True) -> str:
-    parts = [
-        "<USER>", element("ID", u.id), element("GID", u.gid), ids("GROUPS", [u.gid]),
+def user(u: User, names: Names, groups: Sequence[int], tokens: Sequence[LoginToken] = ()) -> str:
+    """A ``<USER>``; ``tokens`` show by their digest (the token itself is never kept)."""
+    token_xml = "".join(f"<LOGIN_TOKEN>{element('TOKEN', t.digest)}{element('EXPIRATION_TIME', t.expires)}"
+                        f"{element('EGID', t.egid)}</LOGIN_TOKEN>" for t in tokens)
+    return "".join([
+        "<USER>", element("ID", u.id), element("GID", u.gid), ids("GROUPS", groups),
         element("GNAME", names.groups.get(u.gid, "")), element("NAME", u.name), element("PASSWORD", u.password),
-        element("AUTH_DRIVER", u.auth_driver), element("ENABLED", int(u.enabled)), Template.from_json(u.template).to_xml("TEMPLATE"),
-        "</USER>",
-    ]
-    return "".join(parts)
+        element("AUTH_DRIVER", u.auth_driver), element("ENABLED", int(u.enabled)), token_xml,
+        Template.from_json(u.template).to_xml("TEMPLATE"), "</USER>",
+    ])
 
 
 def vm_template(t: VMTemplate, names: Names) -> str:
     return "".join([
         "<VMTEMPLATE>", element("ID", t.id), element("UID", t.uid), element("GID", t.gid),
         element("UNAME", names.users.get(t.uid, "")), element("GNAME", names.groups.get(t.gid, "")),
-        element("NAME", t.name), permissions(t.permissions), element("REGTIME", t.regtime),
+        element("NAME", t.name), permissions(t), element("REGTIME", t.regtime),
         Template.from_json(t.template).to_xml("TEMPLATE"), "</VMTEMPLATE>",
     ])
 

@@ -18,6 +18,16 @@ class Base(DeclarativeBase):
     pass
 
 
+class Owned:
+    """Columns of every object users own: owner, group, permission bits and lock."""
+
+    uid: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    gid: Mapped[int] = mapped_column(Integer)
+    permissions: Mapped[int] = mapped_column(Integer, default=DEFAULT_PERMISSIONS)  # octal digits owner/group/other
+    lock_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0 unlocked, else 1 use .. 3 admin
+    lock_time: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
 class Group(Base):
     __tablename__ = "groups"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -34,6 +44,25 @@ class User(Base):
     auth_driver: Mapped[str] = mapped_column(String(64), default="core")
     enabled: Mapped[bool] = mapped_column(default=True)
     template: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class Membership(Base):
+    """A user's place in a group: the primary group (``User.gid``) and any secondary ones."""
+
+    __tablename__ = "memberships"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), primary_key=True, index=True)
+
+
+class LoginToken(Base):
+    """A login token (``one.user.login``); only its SHA-256 is kept, as for a password."""
+
+    __tablename__ = "login_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    expires: Mapped[int] = mapped_column(BigInteger)  # epoch seconds; -1 never
+    egid: Mapped[int] = mapped_column(Integer, default=-1)  # -1: every group of the user
 
 
 class Host(Base):
@@ -53,14 +82,11 @@ class Host(Base):
     monitoring: Mapped[str] = mapped_column(Text, default="{}")  # last probe's key -> value
 
 
-class VirtualMachine(Base):
+class VirtualMachine(Owned, Base):
     __tablename__ = "vms"
     __table_args__ = (Index("ix_vms_state", "state", "lcm_state"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    uid: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    gid: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(NAME)
-    permissions: Mapped[int] = mapped_column(Integer, default=DEFAULT_PERMISSIONS)
     state: Mapped[int] = mapped_column(Integer)
     lcm_state: Mapped[int] = mapped_column(Integer, default=0)
     prev_state: Mapped[int] = mapped_column(Integer, default=0)
@@ -108,16 +134,14 @@ class History(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
 
 
-class VirtualNetwork(Base):
+class VirtualNetwork(Owned, Base):
     __tablename__ = "vnets"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    uid: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    gid: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(NAME, unique=True)
-    permissions: Mapped[int] = mapped_column(Integer, default=DEFAULT_PERMISSIONS)
     state: Mapped[int] = mapped_column(Integer, default=1)
     bridge: Mapped[str] = mapped_column(String(255), default="")
     vn_mad: Mapped[str] = mapped_column(String(64), default="dummy")
+    parent_id: Mapped[int | None] = mapped_column(Integer, default=None)  # a reservation's network
     template: Mapped[str] = mapped_column(Text, default="[]")
 
 
@@ -145,32 +169,28 @@ class Lease(Base):
     vnet_id: Mapped[int] = mapped_column(ForeignKey("vnets.id", ondelete="CASCADE"))
     ar_id: Mapped[int] = mapped_column(Integer)
     idx: Mapped[int] = mapped_column(Integer)
-    vm_id: Mapped[int | None] = mapped_column(Integer, index=True, default=None)  # None: on hold
+    vm_id: Mapped[int | None] = mapped_column(Integer, index=True, default=None)  # None: on hold or reserved
+    # The reservation (a vnet carved out of this one by one.vn.reserve) holding the address.
+    reservation_id: Mapped[int | None] = mapped_column(Integer, index=True, default=None)
 
 
-class Image(Base):
+class Image(Owned, Base):
     """A disk image; the storage subsystem fills this in."""
 
     __tablename__ = "images"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    uid: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    gid: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(NAME)
-    permissions: Mapped[int] = mapped_column(Integer, default=DEFAULT_PERMISSIONS)
     state: Mapped[int] = mapped_column(Integer, default=0)
     type: Mapped[int] = mapped_column(Integer, default=0)
     template: Mapped[str] = mapped_column(Text, default="[]")
 
 
-class VMTemplate(Base):
+class VMTemplate(Owned, Base):
     """A VM template users instantiate (``onetemplate``)."""
 
     __tablename__ = "vm_templates"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    uid: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    gid: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(NAME)
-    permissions: Mapped[int] = mapped_column(Integer, default=DEFAULT_PERMISSIONS)
     regtime: Mapped[int] = mapped_column(Integer)
     template: Mapped[str] = mapped_column(Text, default="[]")
 

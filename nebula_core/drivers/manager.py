@@ -1,4 +1,4 @@
-"""Finding drivers by name: stevedore over the ``nebula.vmm``, ``nebula.im`` and ``nebula.tm`` namespaces.
+"""Finding drivers by name: stevedore over the ``nebula.vmm``, ``nebula.im``, ``nebula.tm`` and ``nebula.auth`` namespaces.
 
 The entry-point name is the word an admin writes (``VM_MAD = "kvm"``). A host names its drivers
 at creation, so an unknown name is refused there, with the names that are installed. Each
@@ -14,11 +14,12 @@ from typing import Any, Generic, TypeVar
 
 from stevedore import ExtensionManager
 
+from .auth import AuthDriver
 from .im import IMDriver
 from .tm import TMDriver
 from .vmm import DriverContext, VMMDriver
 
-NAMESPACES = {"vmm": "nebula.vmm", "im": "nebula.im", "tm": "nebula.tm"}
+NAMESPACES = {"vmm": "nebula.vmm", "im": "nebula.im", "tm": "nebula.tm", "auth": "nebula.auth"}
 
 D = TypeVar("D")
 
@@ -82,11 +83,12 @@ class DriverManager(Generic[D]):
 
 @dataclass
 class Drivers:
-    """The three kinds a host names."""
+    """The three kinds a host names, and the authentication drivers users name."""
 
     vmm: DriverManager[VMMDriver]
     im: DriverManager[IMDriver]
     tm: DriverManager[TMDriver]
+    auth: DriverManager[AuthDriver]
 
     @classmethod
     def load(cls, context: DriverContext) -> Drivers:
@@ -94,6 +96,7 @@ class Drivers:
             vmm=DriverManager("vmm", VMMDriver, context),
             im=DriverManager("im", IMDriver, context),
             tm=DriverManager("tm", TMDriver, context),
+            auth=DriverManager("auth", AuthDriver, context),
         )
 
 

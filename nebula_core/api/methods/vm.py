@@ -1,0 +1,180 @@
+"""``one.vm.*`` and ``one.vmpool.*``: VMs through their life-cycle, with oned's operation levels.
+
+Actions need MANAGE on the VM, except oned's VM_ADMIN_OPERATIONS (deploy, migrate, recover,
+resched and the 1.4 deletes), which need ADMIN. Reads need USE.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ... import hosts, vms
+from ...db import History, Host, VirtualMachine
+from ...errors import ActionError, ApiError
+from ...permissions import Level
+from ...states import HostState, VMState
+from ...users import Principal
+from .. import views
+from ..rpc import MethodTable, b, i, s
+from . import owned
+from .common import VM, load, names, pool_query
+
+if TYPE_CHECKING:
+    from ...daemon import Cloud
+
+ADMIN_ACTIONS = frozenset({"delete", "delete-recreate", "finalize", "resubmit", "resched", "unresched"})
+RESIZABLE = frozenset({VMState.PENDING, VMState.HOLD, VMState.POWEROFF, VMState.UNDEPLOYED})
+
+
+def state_filter(stmt: Any, state: int) -> Any:
+    if state == -1:
+        return stmt.where(VirtualMachine.state != VMState.DONE)
+    if state == -2:
+        return stmt
+    if state not in {int(s) for s in VMState}:
+        raise ApiError(f"Incorrect state filter {state}")
+    return stmt.where(VirtualMachine.state == state)
+
+
+def current_records(session: Session, vm_ids: list[int], chunk: int = 5000) -> dict[int, Any]:
+    """The current placement record of each VM, as plain rows (pools render thousands)."""
+    records: dict[int, Any] = {}
+    for start in range(0, len(vm_ids), chunk):
+        ids = vm_ids[start:start + chunk]
+        records.update((row.vm_id, row) for row in session.execute(
+            select(*History.__table__.c)
+            .join(VirtualMachine, (History.vm_id == VirtualMachine.id) & (History.seq == VirtualMachine.seq))
+            .where(VirtualMachine.id.in_(ids))
+        ))
+    return records
+
+
+def _check_host_room(session: Session, vm: VirtualMachine, cpu: float, memory: int) -> None:
+    """A placed VM grows only into what its host has free (``enforce``)."""
+    host = session.get(Host, vm.host_id)
+    if host is None:
+        return
+    used_cpu, used_mem = session.execute(
+        select(func.coalesce(func.sum(VirtualMachine.cpu), 0), func.coalesce(func.sum(VirtualMachine.memory), 0))
+        .where(VirtualMachine.host_id == host.id, VirtualMachine.id != vm.id)).one()
+    if (used_cpu + cpu) * 100 > host.total_cpu or (used_mem + memory) * 1024 > host.total_mem:
+        raise ActionError(f"Host [{host.id}] does not have enough capacity for the new size.")
+
+
+def register(table: MethodTable, cloud: Cloud) -> None:
+    db, engine = cloud.db, cloud.engine
+
+    @table.add("one.vm.allocate", s("template"), b("hold", False), access="any user (NIC networks: USE NET)")
+    def vm_allocate(caller: Principal, text: str, hold: bool) -> int:
+        """Create a VM from a template; it is PENDING (or HOLD) and its leases are taken."""
+        template = vms.parse_template(text)
+        with db.write() as session:
+            vm = vms.allocate(db, session, template, caller, hold)
+        cloud.scheduler.wake()
+        return vm.id
+
+    @table.add("one.vm.info", i("id"), b("decrypt", False), access="USE VM")
+    def vm_info(caller: Principal, vm_id: int, _decrypt: bool) -> str:
+        """The full VM document with every history record."""
+        with db.read() as session:
+            vm = load(session, caller, VM, vm_id, Level.USE, read=True)
+            records = list(session.scalars(select(History).where(History.vm_id == vm_id).order_by(History.seq)))
+            return views.vm(vm, names(session, (vm.uid, vm.gid)), records)
+
+    @table.add("one.vm.action", s("action"), i("id"), access="MANAGE VM (ADMIN for resched and the 1.4 deletes)")
+    def vm_action(caller: Principal, action: str, vm_id: int) -> int:
+        """Apply a life-cycle action (7.4 names, and 1.4's shutdown/cancel/restart/finalize/resubmit)."""
+        with db.read() as session:
+            load(session, caller, VM, vm_id, Level.ADMIN if action in ADMIN_ACTIONS else Level.MANAGE)
+        if action == "delete":  # 7.4 moved it to one.vm.recover; 1.4 clients say finalize
+            raise ActionError('Action "delete" is not supported')
+        engine.act(vm_id, action)
+        if action in ("release", "resume", "resubmit"):
+            cloud.scheduler.wake()
+        return vm_id
+
+    @table.add("one.vm.deploy", i("id"), i("host_id"), b("enforce", False), i("ds_id", -1), s("extra", ""), access="ADMIN VM")
+    def vm_deploy(caller: Principal, vm_id: int, host_id: int, _enforce: bool, _ds: int, _extra: str) -> int:
+        """Place a PENDING or HOLD VM on a host now, bypassing the scheduler."""
+        with db.read() as session:
+            load(session, caller, VM, vm_id, Level.ADMIN)
+            if hosts.get(session, host_id).state == HostState.OFFLINE:
+                raise ActionError(f"Host [{host_id}] is offline")
+        if not engine.deploy([(vm_id, host_id)], reason="api:deploy"):
+            raise ActionError('Error performing action "deploy": This action is not available for the VM\'s state')
+        return vm_id
+
+    @table.add("one.vm.migrate", i("id"), i("host_id"), b("live", False), b("enforce", False), i("ds_id", -1), i("type", 0),
+               access="ADMIN VM")
+    def vm_migrate(caller: Principal, vm_id: int, host_id: int, live: bool, _enforce: bool, _ds: int, _type: int) -> int:
+        """Move a RUNNING VM to another host: cold (save, move, restore) or live."""
+        with db.read() as session:
+            load(session, caller, VM, vm_id, Level.ADMIN)
+        engine.migrate(vm_id, host_id, live)
+        return vm_id
+
+    @table.add("one.vm.recover", i("id"), i("operation"), access="ADMIN VM")
+    def vm_recover(caller: Principal, vm_id: int, op: int) -> int:
+        """Settle a VM stuck in a failure or transient state: 0 fail, 1 succeed, 2 retry, 3 delete, 4 recreate."""
+        with db.read() as session:
+            load(session, caller, VM, vm_id, Level.ADMIN)
+        if op not in range(5):
+            raise ApiError(f"Wrong recover operation code {op}")
+        engine.recover(vm_id, op)
+        if op == 4:
+            cloud.scheduler.wake()
+        return vm_id
+
+    owned.register(table, cloud, VM, update_column="user_template", check=vms.check_schedule)
+
+    @table.add("one.vm.resize", i("id"), s("template"), b("enforce", True), access="MANAGE VM")
+    def vm_resize(caller: Principal, vm_id: int, text: str, enforce: bool) -> int:
+        """Change CPU, VCPU and MEMORY of a VM that is not running (PENDING, HOLD, POWEROFF, UNDEPLOYED)."""
+        given = vms.parse_template(text)
+        with db.write() as session:
+            vm = load(session, caller, VM, vm_id, Level.MANAGE)
+            session.refresh(vm, with_for_update=True)
+            if vm.state not in RESIZABLE:
+                raise ActionError(f"Error performing action \"resize\": This action is not available for state "
+                                  f"{VMState(vm.state).name}")
+            cpu, vcpu, memory = vms.size(given, vm.cpu, vm.vcpu, vm.memory)
+            if enforce and vm.host_id is not None:
+                _check_host_room(session, vm, cpu, memory)
+            vm.cpu, vm.vcpu, vm.memory = cpu, vcpu, memory
+            vm.template = vms.resized(vm.template, given)
+        return vm_id
+
+    @table.add("one.vm.monitoring", i("id"), access="USE VM")
+    def vm_monitoring(caller: Principal, vm_id: int) -> str:
+        """The VM's latest monitoring sample (CPU, MEMORY, NETRX, NETTX, ...)."""
+        with db.read() as session:
+            vm = load(session, caller, VM, vm_id, Level.USE, read=True)
+            sample = json.loads(vm.monitoring or "{}")
+        if not sample:
+            return "<MONITORING_DATA></MONITORING_DATA>"
+        body = "".join(views.element(k, v if isinstance(v, str) else str(v)) for k, v in sorted(sample.items()))
+        return f"<MONITORING_DATA><MONITORING><ID>{vm_id}</ID>{body}</MONITORING></MONITORING_DATA>"
+
+    def vm_pool(caller: Principal, flag: int, start: int, end: int, state: int, full: bool) -> views.Document:
+        with db.read() as session:
+            stmt = state_filter(pool_query(VirtualMachine, caller, flag, start, end), state)
+            found = list(session.execute(stmt.with_only_columns(*VirtualMachine.__table__.c)))
+            records = current_records(session, [vm.id for vm in found])
+            all_names = names(session)
+            return views.Document("VM_POOL", (views.vm(vm, all_names, [records[vm.id]] if vm.id in records else [], full)
+                                              for vm in found))
+
+    @table.add("one.vmpool.info", i("filter"), i("start"), i("end"), i("state"), s("query", ""), access="any user (rows: USE VM)")
+    def vmpool_info(caller: Principal, flag: int, start: int, end: int, state: int, _query: str) -> views.Document:
+        """VMs in the short form."""
+        return vm_pool(caller, flag, start, end, state, full=False)
+
+    @table.add("one.vmpool.infoextended", i("filter"), i("start"), i("end"), i("state"), s("query", ""),
+               access="any user (rows: USE VM)")
+    def vmpool_infoextended(caller: Principal, flag: int, start: int, end: int, state: int, _query: str) -> views.Document:
+        """VMs in the full form, with the current history record."""
+        return vm_pool(caller, flag, start, end, state, full=True)
