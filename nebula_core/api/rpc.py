@@ -62,11 +62,12 @@ class MethodTable:
     def __init__(self) -> None:
         self.methods: dict[str, Method] = {}
 
-    def add(self, name: str, *params: Param, access: str, authenticated: bool = True) -> Callable[[F], F]:
+    def add(self, name: str, *params: Param, access: str, doc: str = "", authenticated: bool = True) -> Callable[[F], F]:
+        """Register a handler; ``doc`` stands in for its docstring when one handler serves several kinds."""
         def register(handler: F) -> F:
             if name in self.methods:
                 raise ValueError(f"{name} is registered twice")
-            self.methods[name] = Method(name, params, handler, (handler.__doc__ or "").strip(), access, authenticated)
+            self.methods[name] = Method(name, params, handler, doc or (handler.__doc__ or "").strip(), access, authenticated)
             return handler
         return register
 

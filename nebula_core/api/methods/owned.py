@@ -28,11 +28,12 @@ CHMOD_PARAMS = tuple(i(name.lower()) for name in ("OWNER_U", "OWNER_M", "OWNER_A
                                                    "OTHER_U", "OTHER_M", "OTHER_A"))
 
 
-def register(table: MethodTable, cloud: Cloud, kind: Kind[Any], update_column: str = "template", check: Callable[[Template], None] | None = None) -> None:
+def register(table: MethodTable, cloud: Cloud, kind: Kind[Any], update_column: str = "template",
+             check: Callable[[Template], None] | None = None) -> None:
     """Add one.<prefix>.rename/update/chmod/chown/lock/unlock for ``kind``."""
     db, prefix, what = cloud.db, kind.prefix, kind.noun
 
-    @table.add(f"one.{prefix}.rename", i("id"), s("name"), access=f"MANAGE {kind.objtype}")
+    @table.add(f"one.{prefix}.rename", i("id"), s("name"), access=f"MANAGE {kind.objtype}", doc=f"Give the {what} another name.")
     def rename(caller: Principal, obj_id: int, name: str) -> int:
         name = new_name(name)
         with db.write() as session:
@@ -44,9 +45,8 @@ def register(table: MethodTable, cloud: Cloud, kind: Kind[Any], update_column: s
             found.name = name
         return obj_id
 
-    rename.__doc__ = f"Give the {what} another name."
-
-    @table.add(f"one.{prefix}.update", i("id"), s("template"), i("append", 0), access=f"MANAGE {kind.objtype}")
+    @table.add(f"one.{prefix}.update", i("id"), s("template"), i("append", 0), access=f"MANAGE {kind.objtype}",
+               doc=f"Replace (append 0) or merge into (1) the {what}'s {update_column.upper()}.")
     def update(caller: Principal, obj_id: int, text: str, append: int) -> int:
         given = vms.parse_template(text)
         if check is not None:
@@ -56,21 +56,20 @@ def register(table: MethodTable, cloud: Cloud, kind: Kind[Any], update_column: s
             setattr(found, update_column, updated(getattr(found, update_column), given, append))
         return obj_id
 
-    update.__doc__ = f"Replace (append 0) or merge into (1) the {what}'s {update_column.upper()}."
-
-    @table.add(f"one.{prefix}.chmod", i("id"), *CHMOD_PARAMS, access=f"MANAGE {kind.objtype} (ADMIN for the *_A bits)")
+    @table.add(f"one.{prefix}.chmod", i("id"), *CHMOD_PARAMS, access=f"MANAGE {kind.objtype} (ADMIN for the *_A bits)",
+               doc=f"Set the {what}'s nine permission bits (-1 keeps a bit).")
     def chmod_(caller: Principal, obj_id: int, *changes: int) -> int:
         with db.write() as session:
             found = load(session, caller, kind, obj_id, Level.MANAGE)
             bits = chmod(found.permissions, changes)
-            if (bits ^ found.permissions) & ADMIN_BITS and not allows(caller, found.uid, found.gid, found.permissions, Level.ADMIN):
+            admin_bits_change = (bits ^ found.permissions) & ADMIN_BITS
+            if admin_bits_change and not allows(caller, found.uid, found.gid, found.permissions, Level.ADMIN):
                 raise denial(caller, Level.ADMIN, kind.objtype, obj_id)
             found.permissions = bits
         return obj_id
 
-    chmod_.__doc__ = f"Set the {what}'s nine permission bits (-1 keeps a bit)."
-
-    @table.add(f"one.{prefix}.chown", i("id"), i("uid"), i("gid"), access=f"MANAGE {kind.objtype}; admins give it to another user")
+    @table.add(f"one.{prefix}.chown", i("id"), i("uid"), i("gid"), access=f"MANAGE {kind.objtype} (admins: to any user)",
+               doc=f"Give the {what} another owner and/or group (-1 keeps it).")
     def chown(caller: Principal, obj_id: int, uid: int, gid: int) -> int:
         with db.write() as session:
             found = load(session, caller, kind, obj_id, Level.MANAGE)
@@ -86,9 +85,8 @@ def register(table: MethodTable, cloud: Cloud, kind: Kind[Any], update_column: s
                 found.gid = gid
         return obj_id
 
-    chown.__doc__ = f"Give the {what} another owner and/or group (-1 keeps it)."
-
-    @table.add(f"one.{prefix}.lock", i("id"), i("level", int(LockLevel.ALL)), b("test", False), access=f"MANAGE {kind.objtype}")
+    @table.add(f"one.{prefix}.lock", i("id"), i("level", int(LockLevel.ALL)), b("test", False), access=f"MANAGE {kind.objtype}",
+               doc=f"Lock the {what}: operations at the level or above are refused until unlock.")
     def lock(caller: Principal, obj_id: int, level: int, _test: bool) -> int:
         if level not in range(1, 5):
             raise ApiError(f"Wrong lock level {level}: 1 use, 2 manage, 3 admin, 4 all")
@@ -97,13 +95,10 @@ def register(table: MethodTable, cloud: Cloud, kind: Kind[Any], update_column: s
             found.lock_level, found.lock_time = (1 if level == LockLevel.ALL else level), int(time.time())
         return obj_id
 
-    lock.__doc__ = f"Lock the {what}: operations at the level or above are refused until unlock."
-
-    @table.add(f"one.{prefix}.unlock", i("id"), access=f"MANAGE {kind.objtype}")
+    @table.add(f"one.{prefix}.unlock", i("id"), access=f"MANAGE {kind.objtype}", doc=f"Unlock the {what}.")
     def unlock(caller: Principal, obj_id: int) -> int:
         with db.write() as session:
             found = load(session, caller, kind, obj_id, Level.MANAGE, read=True)
             found.lock_level, found.lock_time = 0, 0
         return obj_id
 
-    unlock.__doc__ = f"Unlock the {what}."

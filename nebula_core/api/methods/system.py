@@ -24,8 +24,9 @@ def register(table: MethodTable, cloud: Cloud) -> None:
     def system_config(caller: Principal) -> str:
         """The daemon's configuration (admins also see where the database is)."""
         cfg = cloud.config
-        items = {"PORT": cfg.api.port, "SCHED_INTERVAL": cfg.scheduler.interval, "MONITORING_INTERVAL_HOST": cfg.monitor.host_interval,
-                 "MONITORING_INTERVAL_VM": cfg.monitor.vm_interval, "MAC_PREFIX": cfg.network.mac_prefix, "VERSION": VERSION}
+        items = {"PORT": cfg.api.port, "SCHED_INTERVAL": cfg.scheduler.interval,
+                 "MONITORING_INTERVAL_HOST": cfg.monitor.host_interval, "MONITORING_INTERVAL_VM": cfg.monitor.vm_interval,
+                 "MAC_PREFIX": cfg.network.mac_prefix, "VERSION": VERSION}
         if caller.is_admin:
             items["DB"] = cfg.database_url.split("@")[-1]
-        return views.pool("OPENNEBULA_CONFIGURATION", (views.element(k, v if isinstance(v, str) else str(v)) for k, v in items.items()))
+        return views.pool("OPENNEBULA_CONFIGURATION", (views.element(k, str(v)) for k, v in items.items()))
