@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,6 +105,28 @@ def vm(v: VirtualMachine | Row[Any], names: Names, records: Sequence[History | R
         "<BACKUPS><BACKUP_CONFIG/><BACKUP_IDS/></BACKUPS></VM>" if full else "</VM>",
     ]
     return "".join(parts)
+
+
+class RenderCache:
+    """The last text rendered for each object, reused while its row is unchanged.
+
+    A pool of 10,000 VMs is mostly rows that did not change since the last listing; comparing a
+    row with the one kept costs far less than rendering it again. One entry per object id.
+    """
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.limit = limit
+        self._entries: dict[int, tuple[Any, str]] = {}
+
+    def text(self, obj_id: int, key: Any, render: Callable[[], str]) -> str:
+        kept = self._entries.get(obj_id)
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        text = render()
+        if len(self._entries) >= self.limit:
+            self._entries.clear()
+        self._entries[obj_id] = (key, text)
+        return text
 
 
 @dataclass(frozen=True)
@@ -227,13 +249,15 @@ def pool(root: str, items: Iterable[str]) -> str:
 
 class Document:
     """An XML document written piece by piece as it is sent: a pool of 10,000 VMs never sits
-    in memory as one string (nor as its escaped copy). Its pieces must need no database."""
+    in memory as one string (nor as its escaped copy). Its pieces must need no database, and
+    come escaped already for the XML-RPC string that carries them (so that a cached piece is
+    escaped once, not on every listing)."""
 
-    def __init__(self, root: str, items: Iterable[str]) -> None:
+    def __init__(self, root: str, escaped_items: Iterable[str]) -> None:
         self.root = root
-        self.items = items
+        self.items = escaped_items
 
     def __iter__(self) -> Iterator[str]:
-        yield f"<{self.root}>"
+        yield f"&lt;{self.root}&gt;"
         yield from self.items
-        yield f"</{self.root}>"
+        yield f"&lt;/{self.root}&gt;"

@@ -43,13 +43,19 @@ TEMPLATE: Kind[VMTemplate] = Kind(VMTemplate, "template", "TEMPLATE", "virtual m
 def load(session: Session, caller: Principal, kind: Kind[O], obj_id: int, level: Level, read: bool = False) -> O:
     """The object, if it exists and the caller holds ``level`` on it; a lock refuses all but reads."""
     found = session.get(kind.model, obj_id)
+    authorize(caller, kind, obj_id, found, level, read)
+    assert found is not None  # authorize refuses a missing object
+    return found
+
+
+def authorize(caller: Principal, kind: Kind[Any], obj_id: int, found: Any, level: Level, read: bool = False) -> None:
+    """Refuse as oned does: NO_EXISTS for nothing found, AUTHORIZATION, then LOCKED (``found`` may be a plain row)."""
     if found is None:
         raise NoExistsError(f"Error getting {kind.noun} [{obj_id}].", obj_id)
     if not allows(caller, found.uid, found.gid, found.permissions, level):
         raise denial(caller, level, kind.objtype, obj_id)
     if not read and level in LockLevel(found.lock_level).refuses:
         raise LockedError(f"The resource {kind.noun} is locked. [{obj_id}].", obj_id)
-    return found
 
 
 def require_admin(caller: Principal, level: Level | str, objtype: str, obj_id: int | None = None) -> None:
@@ -58,10 +64,13 @@ def require_admin(caller: Principal, level: Level | str, objtype: str, obj_id: i
 
 
 def names(session: Session, owner: tuple[int, int] | None = None) -> views.Names:
-    """User and group names: all of them for a pool, or just one object's (uid, gid)."""
-    users, groups = select(User.id, User.name), select(Group.id, Group.name)
+    """User and group names: all of them for a pool, or just one object's (uid, gid), in one query."""
     if owner is not None:
-        users, groups = users.where(User.id == owner[0]), groups.where(Group.id == owner[1])
+        uid, gid = owner
+        uname, gname = session.execute(select(select(User.name).where(User.id == uid).scalar_subquery(),
+                                              select(Group.name).where(Group.id == gid).scalar_subquery())).one()
+        return views.Names(users={uid: uname or ""}, groups={gid: gname or ""})
+    users, groups = select(User.id, User.name), select(Group.id, Group.name)
     return views.Names(users=dict(session.execute(users).all()), groups=dict(session.execute(groups).all()))
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ... import hosts, vms
-from ...db import History, Host, VirtualMachine
+from ...db import Group, History, Host, User, VirtualMachine
 from ...errors import ActionError, ApiError
 from ...permissions import Level
 from ...states import HostState, VMState
@@ -21,7 +22,7 @@ from ...users import Principal
 from .. import views
 from ..rpc import MethodTable, b, i, s
 from . import owned
-from .common import VM, load, names, pool_query
+from .common import VM, authorize, load, names, pool_query
 
 if TYPE_CHECKING:
     from ...daemon import Cloud
@@ -40,17 +41,25 @@ def state_filter(stmt: Any, state: int) -> Any:
     return stmt.where(VirtualMachine.state == state)
 
 
-def current_records(session: Session, vm_ids: list[int], chunk: int = 5000) -> dict[int, Any]:
-    """The current placement record of each VM, as plain rows (pools render thousands)."""
-    records: dict[int, Any] = {}
-    for start in range(0, len(vm_ids), chunk):
-        ids = vm_ids[start:start + chunk]
-        records.update((row.vm_id, row) for row in session.execute(
-            select(*History.__table__.c)
-            .join(VirtualMachine, (History.vm_id == VirtualMachine.id) & (History.seq == VirtualMachine.seq))
-            .where(VirtualMachine.id.in_(ids))
-        ))
-    return records
+VM_WITH_NAMES = select(
+    *VirtualMachine.__table__.c,
+    select(User.name).where(User.id == VirtualMachine.uid).scalar_subquery().label("uname"),
+    select(Group.name).where(Group.id == VirtualMachine.gid).scalar_subquery().label("gname"),
+).where(VirtualMachine.id == bindparam("vm_id"))
+HISTORY_OF = select(*History.__table__.c).where(History.vm_id == bindparam("vm_id")).order_by(History.seq)
+POOL_COLUMNS = (*VirtualMachine.__table__.c, *(c.label(f"h_{c.name}") for c in History.__table__.c))
+
+
+class CurrentRecord:
+    """The current history record of a pool row, read from its ``h_`` columns (one query per pool)."""
+
+    __slots__ = ("row",)
+
+    def __init__(self, row: Any) -> None:
+        self.row = row
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.row, "h_" + name)
 
 
 def _check_host_room(session: Session, vm: VirtualMachine, cpu: float, memory: int) -> None:
@@ -80,10 +89,13 @@ def register(table: MethodTable, cloud: Cloud) -> None:
     @table.add("one.vm.info", i("id"), b("decrypt", False), access="USE VM")
     def vm_info(caller: Principal, vm_id: int, _decrypt: bool) -> str:
         """The full VM document with every history record."""
-        with db.read() as session:
-            vm = load(session, caller, VM, vm_id, Level.USE, read=True)
-            records = list(session.scalars(select(History).where(History.vm_id == vm_id).order_by(History.seq)))
-            return views.vm(vm, names(session, (vm.uid, vm.gid)), records)
+        with db.read() as session:  # the most frequent call: prepared Core statements, plain rows, two round trips
+            conn = session.connection()
+            vm = conn.execute(VM_WITH_NAMES, {"vm_id": vm_id}).first()
+            authorize(caller, VM, vm_id, vm, Level.USE, read=True)
+            assert vm is not None
+            records = conn.execute(HISTORY_OF, {"vm_id": vm_id}).all()
+            return views.vm(vm, views.Names(users={vm.uid: vm.uname or ""}, groups={vm.gid: vm.gname or ""}), records)
 
     @table.add("one.vm.action", s("action"), i("id"), access="MANAGE VM (ADMIN for resched and the 1.4 deletes)")
     def vm_action(caller: Principal, action: str, vm_id: int) -> int:
@@ -159,14 +171,21 @@ def register(table: MethodTable, cloud: Cloud) -> None:
         body = "".join(views.element(k, v if isinstance(v, str) else str(v)) for k, v in sorted(sample.items()))
         return f"<MONITORING_DATA><MONITORING><ID>{vm_id}</ID>{body}</MONITORING></MONITORING_DATA>"
 
+    rendered = {True: views.RenderCache(), False: views.RenderCache()}  # by full/short form
+
+    def pool_entry(row: Any, all_names: views.Names, full: bool) -> str:
+        """One VM of a pool, escaped; rendered again only when its row or owner's names changed."""
+        records = [CurrentRecord(row)] if row.h_id is not None else []
+        owner = (all_names.users.get(row.uid), all_names.groups.get(row.gid))
+        return rendered[full].text(row.id, (tuple(row), owner), lambda: escape(views.vm(row, all_names, records, full)))
+
     def vm_pool(caller: Principal, flag: int, start: int, end: int, state: int, full: bool) -> views.Document:
         with db.read() as session:
-            stmt = state_filter(pool_query(VirtualMachine, caller, flag, start, end), state)
-            found = list(session.execute(stmt.with_only_columns(*VirtualMachine.__table__.c)))
-            records = current_records(session, [vm.id for vm in found])
+            stmt = state_filter(pool_query(VirtualMachine, caller, flag, start, end), state).with_only_columns(*POOL_COLUMNS)
+            current = (History.vm_id == VirtualMachine.id) & (History.seq == VirtualMachine.seq)
+            found = list(session.connection().execute(stmt.outerjoin(History, current)))  # plain rows: no ORM
             all_names = names(session)
-            return views.Document("VM_POOL", (views.vm(vm, all_names, [records[vm.id]] if vm.id in records else [], full)
-                                              for vm in found))
+            return views.Document("VM_POOL", (pool_entry(row, all_names, full) for row in found))
 
     @table.add("one.vmpool.info", i("filter"), i("start"), i("end"), i("state"), s("query", ""), access="any user (rows: USE VM)")
     def vmpool_info(caller: Principal, flag: int, start: int, end: int, state: int, _query: str) -> views.Document:
