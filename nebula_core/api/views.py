@@ -13,8 +13,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row
-
 from ..db import AddressRange, Group, History, Host, LoginToken, Owned, User, VirtualMachine, VirtualNetwork, VMTemplate
 from ..network import mac_text
 from ..permissions import BIT_NAMES
@@ -23,6 +21,9 @@ from ..template import Template
 SHORT_VM_TEMPLATE = ("CPU", "MEMORY", "VCPU", "DISK", "NIC", "GRAPHICS")
 VM_MONITORING_KEYS = ("CPU", "MEMORY", "NETRX", "NETTX", "DISKRDBYTES", "DISKWRBYTES", "DISKRDIOPS",
                       "DISKWRIOPS", "TIMESTAMP")
+
+
+RowLike = Any  # a plain row (or any object) with the model's column names as attributes: pools read rows, not objects
 
 
 def cdata(text: str) -> str:
@@ -34,7 +35,7 @@ def element(name: str, value: object) -> str:
     return f"<{name}>{text}</{name}>"
 
 
-def permissions(obj: Owned | Row[Any]) -> str:
+def permissions(obj: Owned | RowLike) -> str:
     """``<LOCK>`` (when locked) and ``<PERMISSIONS>``, which follow NAME in every owned object."""
     values = [(obj.permissions >> shift) & 1 for shift in range(8, -1, -1)]
     bits = "<PERMISSIONS>" + "".join(f"<{n}>{v}</{n}>" for n, v in zip(BIT_NAMES, values)) + "</PERMISSIONS>"
@@ -57,7 +58,7 @@ class Names:
     groups: Mapping[int, str]
 
 
-def history(h: History | Row[Any], full: bool = True) -> str:
+def history(h: History | RowLike, full: bool = True) -> str:
     parts = [element("OID", h.vm_id), element("SEQ", h.seq), element("HOSTNAME", h.hostname), element("HID", h.host_id),
              "<CID>0</CID>"]
     if full:
@@ -81,7 +82,7 @@ def _vm_monitoring(monitoring_json: str, short: bool) -> str:
     return f"<MONITORING>{inner}</MONITORING>" if inner else "<MONITORING/>"
 
 
-def vm(v: VirtualMachine | Row[Any], names: Names, records: Sequence[History | Row[Any]], full: bool = True) -> str:
+def vm(v: VirtualMachine | RowLike, names: Names, records: Sequence[History | RowLike], full: bool = True) -> str:
     """A ``<VM>``: the full form (vm.info, vmpool.infoextended) or the short one (vmpool.info).
 
     ``v`` may be an ORM object or a plain row of the vms table (pools read rows: faster).
