@@ -115,6 +115,7 @@ class HostLost:
     def apply(self, engine: Engine, session: Session, vm: VirtualMachine) -> Order | None:
         if (vm.state, vm.lcm_state) != lifecycle.RUNNING:
             return None
+        vm.step += 1  # a poll sent before the host was lost must not bring the VM back to RUNNING
         set_error(vm, "host in ERROR: the VM cannot be monitored")
         return engine.enter(session, vm, lifecycle.UNKNOWN, "monitor:host-error")
 
