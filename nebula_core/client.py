@@ -5,6 +5,12 @@ OpenNebula client sees. Replies are parsed into plain dataclasses; templates bec
 dicts the way pyone shows them (text, a dict per vector, a list when a name repeats).
 
 A Client keeps one HTTP connection open between calls; it is not thread-safe (one per thread).
+
+VMs, virtual networks and VM templates have owners, permission bits and locks; the operations on
+those (chmod, chown, rename, update, lock, unlock) are one set of methods taking the object's Kind:
+``client.chmod(Kind.VM, 5, "640")``. Arguments the client can check itself (an octal mode, an
+address) raise ValueError before anything is sent; everything the server refuses is a OneError
+with OpenNebula's code.
 """
 
 from __future__ import annotations
@@ -13,10 +19,12 @@ import abc
 import dataclasses
 import enum
 import http.client
+import ipaddress
 import os
+import re
 import xml.etree.ElementTree as ET
 import xmlrpc.client
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import urlsplit
@@ -63,6 +71,66 @@ class HostStatus(enum.IntEnum):
     OFFLINE = 2
 
 
+class Kind(enum.StrEnum):
+    """The objects that have an owner, permission bits and a lock; the value is their method prefix."""
+
+    VM = "vm"
+    VNET = "vn"
+    TEMPLATE = "template"
+
+
+class LockLevel(enum.IntEnum):
+    """What a lock refuses, to everyone (admins included) until unlock: operations at the level and above.
+
+    USE leaves only reading; ALL is OpenNebula's other name for it. An object's ``lock`` is 0 when unlocked.
+    """
+
+    USE = 1
+    MANAGE = 2
+    ADMIN = 3
+    ALL = 4
+
+
+class PoolFilter(enum.IntEnum):
+    """Whose objects a pool listing holds (OpenNebula's filter flags); a user id (>= 0) works too.
+
+    Every listing is narrowed to what the caller may USE.
+    """
+
+    GROUP = -1  # the caller's and its groups'
+    ALL = -2
+    MINE = -3
+    PRIMARY_GROUP = -4  # the caller's primary group's
+
+
+# The nine elements of PERMISSIONS, in the order of chmod's arguments and of the octal digits' bits.
+PERMISSION_BITS = ("OWNER_U", "OWNER_M", "OWNER_A", "GROUP_U", "GROUP_M", "GROUP_A", "OTHER_U", "OTHER_M", "OTHER_A")
+DEFAULT_TOKEN_SECONDS = 36000  # opennebula-cli's token-create default: 10 hours
+_MAC = re.compile(r"[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}")
+
+
+def permission_bits(octal: str) -> list[int]:
+    """``"640"`` as chmod's nine 0/1 values (owner, group, other x use 4, manage 2, admin 1).
+
+    Raises ValueError unless ``octal`` is three octal digits.
+    """
+    if len(octal) != 3 or any(c not in "01234567" for c in octal):
+        raise ValueError(f"permissions must be three octal digits such as 640, not {octal!r}")
+    bits = int(octal, 8)
+    return [(bits >> (8 - i)) & 1 for i in range(9)]
+
+
+def lease_template(address: str) -> str:
+    """``LEASES = [ IP = ... ]`` for an IPv4 address, ``[ MAC = ... ]`` for a MAC; ValueError for anything else."""
+    if _MAC.fullmatch(address):
+        return Template([("LEASES", {"MAC": address.lower()})]).to_text()
+    try:
+        ipaddress.IPv4Address(address)
+    except ValueError:
+        raise ValueError(f"not an IPv4 or MAC address: {address!r}") from None
+    return Template([("LEASES", {"IP": address})]).to_text()
+
+
 def enum_name(table: type[enum.IntEnum], number: int) -> str:
     """The name of ``number`` in ``table``, or the number itself when a newer server sends one we do not know."""
     try:
@@ -101,6 +169,39 @@ def _template(element: ET.Element | None) -> TemplateDict:
     ).to_dict()
 
 
+def _ids(element: ET.Element, path: str) -> list[int]:
+    """The numbers of a list such as ``GROUPS/ID``."""
+    return [int(text) for text in (e.text for e in element.iterfind(path)) if text]
+
+
+def _permissions(element: ET.Element) -> str:
+    """PERMISSIONS as three octal digits ("640"); "" when the reply has none (e.g. oned's short VM form)."""
+    found = element.find("PERMISSIONS")
+    if found is None:
+        return ""
+    bits = 0
+    for name in PERMISSION_BITS:
+        bits = bits << 1 | (_int(found, name) & 1)
+    return f"{bits:03o}"
+
+
+def _ownership(element: ET.Element) -> dict[str, Any]:
+    """What every owned object (VM, VNET, VMTEMPLATE) carries: owner, group, permissions and lock."""
+    return {"uid": _int(element, "UID"), "gid": _int(element, "GID"), "uname": _text(element, "UNAME"),
+            "gname": _text(element, "GNAME"), "permissions": _permissions(element), "lock": _int(element, "LOCK/LOCKED")}
+
+
+def _latest_sample(root: ET.Element) -> TemplateDict:
+    """The last MONITORING record of a MONITORING_DATA document, {} when there is none yet."""
+    samples = root.findall("MONITORING")
+    return _template(samples[-1]) if samples else {}
+
+
+def _samples_by_id(root: ET.Element) -> dict[int, TemplateDict]:
+    """The latest MONITORING record of each object in a MONITORING_DATA document, by the object's ID."""
+    return {_int(sample, "ID"): _template(sample) for sample in root.iterfind("MONITORING")}
+
+
 class _OneObject(abc.ABC):
     """An object of the API, read from its XML element (``TAG``, in an info reply or a pool)."""
 
@@ -113,19 +214,26 @@ class _OneObject(abc.ABC):
 
 
 T = TypeVar("T", bound=_OneObject)
+R = TypeVar("R")
 
 
 @dataclasses.dataclass
 class VM(_OneObject):
-    """A virtual machine; ``state_name`` is the LCM name while ACTIVE (e.g. RUNNING), else the VM state's."""
+    """A virtual machine; ``state_name`` is the LCM name while ACTIVE (e.g. RUNNING), else the VM state's.
+
+    ``permissions`` is octal ("600"), "" if the reply had none; ``lock`` is a LockLevel, 0 when unlocked.
+    """
 
     TAG: ClassVar[str] = "VM"
 
     id: int
     name: str
     uid: int
+    gid: int
     uname: str
     gname: str
+    permissions: str
+    lock: int
     state: int
     lcm_state: int
     state_name: str
@@ -145,8 +253,7 @@ class VM(_OneObject):
         state, lcm_state = _int(element, "STATE"), _int(element, "LCM_STATE")
         history = [_record(h) for h in element.iterfind("HISTORY_RECORDS/HISTORY")]
         return cls(
-            id=_int(element, "ID"), name=_text(element, "NAME"), uid=_int(element, "UID"),
-            uname=_text(element, "UNAME"), gname=_text(element, "GNAME"), state=state, lcm_state=lcm_state,
+            id=_int(element, "ID"), name=_text(element, "NAME"), **_ownership(element), state=state, lcm_state=lcm_state,
             state_name=enum_name(LCMState, lcm_state) if state == VMState.ACTIVE else enum_name(VMState, state),
             host=history[-1].get("HOSTNAME", "") if history else "",
             cpu=_float(element, "TEMPLATE/CPU"), memory=_int(element, "TEMPLATE/MEMORY"),
@@ -189,23 +296,57 @@ class Host(_OneObject):
 
 
 @dataclasses.dataclass
+class AddressRange:
+    """One address range of a network (``AR_POOL/AR``): ``size`` consecutive addresses from ``ip`` and ``mac``.
+
+    ``ip`` and ``ip_end`` are "" for an ETHER range; ``used_leases`` is 0 in pool replies, which omit it.
+    """
+
+    ar_id: int
+    type: str
+    ip: str
+    ip_end: str
+    mac: str
+    mac_end: str
+    size: int
+    used_leases: int
+
+    @classmethod
+    def from_xml(cls, element: ET.Element) -> Self:
+        return cls(
+            ar_id=_int(element, "AR_ID"), type=_text(element, "TYPE"), ip=_text(element, "IP"),
+            ip_end=_text(element, "IP_END"), mac=_text(element, "MAC"), mac_end=_text(element, "MAC_END"),
+            size=_int(element, "SIZE"), used_leases=_int(element, "USED_LEASES"),
+        )
+
+
+@dataclasses.dataclass
 class VNet(_OneObject):
     """A virtual network; ``size`` counts the addresses of all its ranges, ``leases`` those in use.
 
-    ``leases`` is empty in pool replies (OpenNebula lists them only in ``one.vn.info``).
+    ``leases`` is empty in pool replies (OpenNebula lists them only in ``one.vn.info``). A lease of
+    a held address has VM -1; one lent to a reservation names it as VNET. ``parent_id`` is the
+    network a reservation was carved from, None for any other network.
     """
 
     TAG: ClassVar[str] = "VNET"
 
     id: int
     name: str
+    uid: int
+    gid: int
     uname: str
+    gname: str
+    permissions: str
+    lock: int
+    parent_id: int | None
     state: int
     state_name: str
     bridge: str
     vn_mad: str
     used_leases: int
     size: int
+    ranges: list[AddressRange]
     leases: list[dict[str, str]]  # IP, MAC, VM ... plus the AR_ID of its range
     template: TemplateDict
 
@@ -213,10 +354,13 @@ class VNet(_OneObject):
     def from_xml(cls, element: ET.Element) -> Self:
         state = _int(element, "STATE")
         ranges = element.findall("AR_POOL/AR")
+        parent = _text(element, "PARENT_NETWORK_ID")
         return cls(
-            id=_int(element, "ID"), name=_text(element, "NAME"), uname=_text(element, "UNAME"), state=state,
+            id=_int(element, "ID"), name=_text(element, "NAME"), **_ownership(element),
+            parent_id=int(parent) if parent else None, state=state,
             state_name=enum_name(VNetState, state), bridge=_text(element, "BRIDGE"), vn_mad=_text(element, "VN_MAD"),
             used_leases=_int(element, "USED_LEASES"), size=sum(_int(ar, "SIZE") for ar in ranges),
+            ranges=[AddressRange.from_xml(ar) for ar in ranges],
             leases=[{"AR_ID": _text(ar, "AR_ID"), **_record(lease)} for ar in ranges
                     for lease in ar.iterfind("LEASES/LEASE")],
             template=_template(element.find("TEMPLATE")),
@@ -224,8 +368,25 @@ class VNet(_OneObject):
 
 
 @dataclasses.dataclass
+class LoginToken:
+    """A login token as the server lists it: Nebula shows its SHA-256 digest, since it never keeps the token.
+
+    ``expiration`` is epoch seconds, -1 for never; ``egid`` the one group the token acts in, -1 for all.
+    """
+
+    token: str
+    expiration: int
+    egid: int
+
+    @classmethod
+    def from_xml(cls, element: ET.Element) -> Self:
+        return cls(token=_text(element, "TOKEN"), expiration=_int(element, "EXPIRATION_TIME"),
+                   egid=_int(element, "EGID"))
+
+
+@dataclasses.dataclass
 class User(_OneObject):
-    """A user account and its primary group."""
+    """A user account: its primary group (``gid``), all its groups, its login tokens and template."""
 
     TAG: ClassVar[str] = "USER"
 
@@ -233,52 +394,63 @@ class User(_OneObject):
     name: str
     gid: int
     gname: str
+    groups: list[int]
     auth_driver: str
     enabled: bool
+    tokens: list[LoginToken]
+    template: TemplateDict
 
     @classmethod
     def from_xml(cls, element: ET.Element) -> Self:
         return cls(
             id=_int(element, "ID"), name=_text(element, "NAME"), gid=_int(element, "GID"),
-            gname=_text(element, "GNAME"), auth_driver=_text(element, "AUTH_DRIVER"),
+            gname=_text(element, "GNAME"), groups=_ids(element, "GROUPS/ID"), auth_driver=_text(element, "AUTH_DRIVER"),
             enabled=_text(element, "ENABLED").lower() in ("1", "true"),  # 1.4 wrote True/Fase
+            tokens=[LoginToken.from_xml(token) for token in element.iterfind("LOGIN_TOKEN")],
+            template=_template(element.find("TEMPLATE")),
         )
 
 
 @dataclasses.dataclass
 class VMTemplate(_OneObject):
-    """A VM template that users instantiate."""
+    """A VM template that users instantiate; ``permissions`` and ``lock`` as for a VM."""
 
     TAG: ClassVar[str] = "VMTEMPLATE"
 
     id: int
     name: str
+    uid: int
+    gid: int
     uname: str
+    gname: str
+    permissions: str
+    lock: int
     regtime: int
     template: TemplateDict
 
     @classmethod
     def from_xml(cls, element: ET.Element) -> Self:
         return cls(
-            id=_int(element, "ID"), name=_text(element, "NAME"), uname=_text(element, "UNAME"),
+            id=_int(element, "ID"), name=_text(element, "NAME"), **_ownership(element),
             regtime=_int(element, "REGTIME"), template=_template(element.find("TEMPLATE")),
         )
 
 
 @dataclasses.dataclass
 class Group(_OneObject):
-    """A group of users."""
+    """A group of users, and its template."""
 
     TAG: ClassVar[str] = "GROUP"
 
     id: int
     name: str
     users: list[int]
+    template: TemplateDict
 
     @classmethod
     def from_xml(cls, element: ET.Element) -> Self:
-        return cls(id=_int(element, "ID"), name=_text(element, "NAME"),
-                   users=[int(text) for text in (e.text for e in element.iterfind("USERS/ID")) if text])
+        return cls(id=_int(element, "ID"), name=_text(element, "NAME"), users=_ids(element, "USERS/ID"),
+                   template=_template(element.find("TEMPLATE")))
 
 
 # -- transport -----------------------------------------------------------------------------
@@ -367,15 +539,21 @@ class Client:
             raise OneError(str(reply[1]), code)
         return reply[1]
 
-    def _objects(self, kind: type[T], method: str, *args: Any) -> list[T]:
-        """Every ``kind`` in the XML reply of ``method``: the pool's members, or the one object itself."""
+    def _parsed(self, method: str, what: str, read: Callable[[ET.Element], R], *args: Any) -> R:
+        """``read`` applied to the XML reply of ``method``; a reply it cannot read is a OneError (code -1)."""
         value = self.call(method, *args)
         try:
-            root = ET.fromstring(value)
+            return read(ET.fromstring(value))
+        except (ET.ParseError, TypeError, ValueError) as exc:
+            raise OneError(f"{method}: malformed {what} document: {exc}") from None
+
+    def _objects(self, kind: type[T], method: str, *args: Any) -> list[T]:
+        """Every ``kind`` in the XML reply of ``method``: the pool's members, or the one object itself."""
+        def members(root: ET.Element) -> list[T]:
             found = [root] if root.tag == kind.TAG else root.findall(kind.TAG)
             return [kind.from_xml(element) for element in found]
-        except (ET.ParseError, TypeError, ValueError) as exc:
-            raise OneError(f"{method}: malformed {kind.TAG} document: {exc}") from None
+
+        return self._parsed(method, kind.TAG, members, *args)
 
     def _object(self, kind: type[T], method: str, object_id: int) -> T:
         found = self._objects(kind, method, object_id)
@@ -383,9 +561,55 @@ class Client:
             raise OneError(f"{method}: the reply holds no {kind.TAG}")
         return found[0]
 
+    @property
+    def username(self) -> str:
+        """The user name of the session (what ``user_login`` takes for the caller itself)."""
+        return self.session.split(":", 1)[0]
+
     def version(self) -> str:
         """The server's OpenNebula version, e.g. ``7.4.0``."""
         return str(self.call("one.system.version"))
+
+    def system_config(self) -> TemplateDict:
+        """The server's configuration as pyone shows it (PORT, MAC_PREFIX, VERSION...; DB for admins)."""
+        return self._parsed("one.system.config", "OPENNEBULA_CONFIGURATION", _template)
+
+    # -- what VMs, networks and templates share: owner, permissions, lock ----------------------
+
+    def chmod(self, kind: Kind, object_id: int, permissions: str) -> None:
+        """Set an object's nine permission bits from three octal digits, as chmod(1) reads them.
+
+        ``"640"``: the owner may use and manage it, members of its group may use it (see it,
+        instantiate a template, put a NIC on a network), others nothing. Changing an ``*_A``
+        (admin) bit needs ADMIN on the object. ValueError unless three octal digits.
+        """
+        self.call(f"one.{kind.value}.chmod", object_id, *permission_bits(permissions))
+
+    def chown(self, kind: Kind, object_id: int, uid: int = -1, gid: int = -1) -> None:
+        """Give an object another owner and/or group; -1 keeps it. Only admins give objects to other users;
+        a user may move its own into one of its groups."""
+        self.call(f"one.{kind.value}.chown", object_id, uid, gid)
+
+    def rename(self, kind: Kind, object_id: int, name: str) -> None:
+        """Give an object another name (a network's must stay unique)."""
+        self.call(f"one.{kind.value}.rename", object_id, name)
+
+    def update(self, kind: Kind, object_id: int, template_text: str, append: bool = False) -> None:
+        """Replace the object's template with ``template_text``, or merge it in with ``append``.
+
+        For a VM that is its USER_TEMPLATE (the system template changes by resize and actions);
+        for a network or a VM template, its TEMPLATE.
+        """
+        self.call(f"one.{kind.value}.update", object_id, template_text, int(append))
+
+    def lock(self, kind: Kind, object_id: int, level: LockLevel = LockLevel.USE) -> None:
+        """Lock an object: every operation at ``level`` or above is refused (code LOCKED, 0x8000) to
+        everyone, admins included, until unlock; reading it never is."""
+        self.call(f"one.{kind.value}.lock", object_id, int(level), False)
+
+    def unlock(self, kind: Kind, object_id: int) -> None:
+        """Lift an object's lock; unlocking an unlocked object succeeds."""
+        self.call(f"one.{kind.value}.unlock", object_id)
 
     # -- VMs -------------------------------------------------------------------------------
 
@@ -411,9 +635,27 @@ class Client:
     def vm_recover(self, vm_id: int, op: Recover) -> None:
         self.call("one.vm.recover", vm_id, int(op))
 
-    def vm_list(self, filter: int = -2, state: int = -1) -> list[VM]:
-        """VMs in the full form; ``filter`` -2 all I may see, ``state`` -1 all but DONE, -2 all (OPENNEBULA.md 2.8)."""
-        return self._objects(VM, "one.vmpool.infoextended", filter, -1, -1, state)
+    def vm_resize(self, vm_id: int, cpu: float | None = None, vcpu: int | None = None, memory: int | None = None,
+                  enforce: bool = True) -> None:
+        """Change the CPU (physical cores), VCPU and MEMORY (MB) of a VM that is not running.
+
+        The VM must be PENDING, HOLD, POWEROFF or UNDEPLOYED; a size left None keeps its value.
+        With ``enforce`` a VM placed on a host only grows into what the host has free.
+        ValueError when no size is given.
+        """
+        given = [(name, value) for name, value in (("CPU", cpu), ("VCPU", vcpu), ("MEMORY", memory)) if value is not None]
+        if not given:
+            raise ValueError("vm_resize needs cpu, vcpu or memory")
+        template = Template((name, f"{value:g}" if isinstance(value, float) else str(value)) for name, value in given)
+        self.call("one.vm.resize", vm_id, template.to_text(), enforce)
+
+    def vm_monitoring(self, vm_id: int) -> TemplateDict:
+        """The VM's latest monitoring sample (CPU percent, MEMORY KB, NETRX, NETTX, TIMESTAMP...); {} before the first."""
+        return self._parsed("one.vm.monitoring", "MONITORING_DATA", _latest_sample, vm_id)
+
+    def vm_list(self, filter: int = PoolFilter.ALL, state: int = -1) -> list[VM]:
+        """VMs in the full form; ``filter`` a PoolFilter or a user id, ``state`` -1 all but DONE, -2 all (OPENNEBULA.md 2.8)."""
+        return self._objects(VM, "one.vmpool.infoextended", int(filter), -1, -1, state)
 
     # -- hosts -----------------------------------------------------------------------------
 
@@ -430,6 +672,22 @@ class Client:
     def host_status(self, host_id: int, status: HostStatus) -> None:
         self.call("one.host.status", host_id, int(status))
 
+    def host_update(self, host_id: int, template_text: str, append: bool = False) -> None:
+        """Replace the admin's attributes of a host (its TEMPLATE), or merge ``template_text`` in with ``append``."""
+        self.call("one.host.update", host_id, template_text, int(append))
+
+    def host_rename(self, host_id: int, name: str) -> None:
+        """Give a host another name; its drivers reach it by the new name from their next call."""
+        self.call("one.host.rename", host_id, name)
+
+    def host_monitoring(self, host_id: int) -> TemplateDict:
+        """The host's latest probe: TIMESTAMP, ID and CAPACITY (FREE_CPU, USED_MEMORY...); {} before the first."""
+        return self._parsed("one.host.monitoring", "MONITORING_DATA", _latest_sample, host_id)
+
+    def host_list_monitoring(self) -> dict[int, TemplateDict]:
+        """The latest probe of every host, by host id (empty for users who are not admins)."""
+        return self._parsed("one.hostpool.monitoring", "MONITORING_DATA", _samples_by_id, -1)
+
     def host_list(self) -> list[Host]:
         return self._objects(Host, "one.hostpool.info")
 
@@ -443,10 +701,43 @@ class Client:
         return self._object(VNet, "one.vn.info", vnet_id)
 
     def vnet_delete(self, vnet_id: int) -> None:
+        """Remove a network no VM and no reservation uses; a reservation's addresses go back to its parent."""
         self.call("one.vn.delete", vnet_id)
 
-    def vnet_list(self) -> list[VNet]:
-        return self._objects(VNet, "one.vnpool.info", -2, -1, -1)
+    def vnet_list(self, filter: int = PoolFilter.ALL) -> list[VNet]:
+        """Networks by owner (a PoolFilter or a user id), those the caller may use."""
+        return self._objects(VNet, "one.vnpool.info", int(filter), -1, -1)
+
+    def vnet_add_range(self, vnet_id: int, template_text: str) -> None:
+        """Add an address range, ``AR = [ TYPE = IP4, IP = 10.0.0.1, SIZE = 100 ]`` (or ETHER, MAC only).
+
+        The new range's AR_ID is the next free one; ``vnet_info(...).ranges`` lists it.
+        """
+        self.call("one.vn.add_ar", vnet_id, template_text)
+
+    def vnet_remove_range(self, vnet_id: int, ar_id: int, force: bool = False) -> None:
+        """Remove an address range that no VM and no reservation uses; addresses on hold go with it only if ``force``."""
+        self.call("one.vn.rm_ar", vnet_id, ar_id, force)
+
+    def vnet_update_range(self, vnet_id: int, template_text: str) -> None:
+        """Resize an address range, ``AR = [ AR_ID = 0, SIZE = 100 ]``; its first address and type stay."""
+        self.call("one.vn.update_ar", vnet_id, template_text)
+
+    def vnet_hold(self, vnet_id: int, address: str) -> None:
+        """Keep an address (IPv4 or MAC) out of use until released; ValueError if it is neither."""
+        self.call("one.vn.hold", vnet_id, lease_template(address))
+
+    def vnet_release(self, vnet_id: int, address: str) -> None:
+        """Give back an address (IPv4 or MAC) put on hold; ValueError if it is neither."""
+        self.call("one.vn.release", vnet_id, lease_template(address))
+
+    def vnet_reserve(self, vnet_id: int, name: str, size: int, ar_id: int | None = None) -> int:
+        """Carve ``size`` consecutive free addresses (of range ``ar_id``, else of the first that has room) out of
+        a network into a new network ``name`` the caller owns; its id. Deleting it gives them back."""
+        template = Template([("NAME", name), ("SIZE", str(size))])
+        if ar_id is not None:
+            template.set("AR_ID", str(ar_id))
+        return int(self.call("one.vn.reserve", vnet_id, template.to_text()))
 
     # -- VM templates ------------------------------------------------------------------------
 
@@ -460,12 +751,17 @@ class Client:
     def template_delete(self, template_id: int) -> None:
         self.call("one.template.delete", template_id, False)
 
-    def template_list(self) -> list[VMTemplate]:
-        return self._objects(VMTemplate, "one.templatepool.info", -2, -1, -1)
+    def template_list(self, filter: int = PoolFilter.ALL) -> list[VMTemplate]:
+        """VM templates by owner (a PoolFilter or a user id), those the caller may use, newest first."""
+        return self._objects(VMTemplate, "one.templatepool.info", int(filter), -1, -1)
 
     def template_instantiate(self, template_id: int, name: str = "", hold: bool = False, extra: str = "") -> int:
         """Create a VM from a template; ``extra`` attributes override the template's. The VM's id."""
         return int(self.call("one.template.instantiate", template_id, name, hold, extra, False))
+
+    def template_clone(self, template_id: int, name: str) -> int:
+        """Copy a VM template under a new name; the copy is the caller's (permissions 600). Its id."""
+        return int(self.call("one.template.clone", template_id, name, False))
 
     # -- groups ----------------------------------------------------------------------------
 
@@ -479,14 +775,18 @@ class Client:
     def group_delete(self, group_id: int) -> None:
         self.call("one.group.delete", group_id)
 
+    def group_update(self, group_id: int, template_text: str, append: bool = False) -> None:
+        """Replace a group's template, or merge ``template_text`` in with ``append`` (admins only)."""
+        self.call("one.group.update", group_id, template_text, int(append))
+
     def group_list(self) -> list[Group]:
         return self._objects(Group, "one.grouppool.info")
 
     # -- users -----------------------------------------------------------------------------
 
-    def user_allocate(self, name: str, password: str, groups: Iterable[int] = ()) -> int:
-        """Create a core user; its primary group is the first of ``groups``, else ``users``."""
-        return int(self.call("one.user.allocate", name, password, "", list(groups)))
+    def user_allocate(self, name: str, password: str, groups: Iterable[int] = (), driver: str = "") -> int:
+        """Create a user; its primary group is the first of ``groups``, else ``users``; ``driver`` "" is core."""
+        return int(self.call("one.user.allocate", name, password, driver, list(groups)))
 
     def user_info(self, user_id: int) -> User:
         """One user; -1 is the caller."""
@@ -497,6 +797,43 @@ class Client:
 
     def user_passwd(self, user_id: int, password: str) -> None:
         self.call("one.user.passwd", user_id, password)
+
+    def user_chgrp(self, user_id: int, group_id: int) -> None:
+        """Change a user's primary group (its new objects go there); it leaves the old primary group.
+
+        Admins may choose any group; a user may move itself into one of the groups it belongs to.
+        """
+        self.call("one.user.chgrp", user_id, group_id)
+
+    def user_addgroup(self, user_id: int, group_id: int) -> None:
+        """Add a secondary group to a user (admins only)."""
+        self.call("one.user.addgroup", user_id, group_id)
+
+    def user_delgroup(self, user_id: int, group_id: int) -> None:
+        """Remove a secondary group from a user (admins only; never the primary group)."""
+        self.call("one.user.delgroup", user_id, group_id)
+
+    def user_update(self, user_id: int, template_text: str, append: bool = False) -> None:
+        """Replace a user's template (SSH_PUBLIC_KEY and the like), or merge ``template_text`` in with ``append``."""
+        self.call("one.user.update", user_id, template_text, int(append))
+
+    def user_enable(self, user_id: int, enable: bool = True) -> None:
+        """Let a user log in again, or (``enable`` False) stop it: its sessions end at once (admins only)."""
+        self.call("one.user.enable", user_id, enable)
+
+    def user_chauth(self, user_id: int, driver: str, password: str = "") -> None:
+        """Move a user to another auth driver, with a new password for it ("" keeps the stored one)."""
+        self.call("one.user.chauth", user_id, driver, password)
+
+    def user_login(self, username: str, token: str = "", valid: int = DEFAULT_TOKEN_SECONDS, egid: int = -1) -> str:
+        """Make a login token for ``username`` (the caller itself, or anyone for admins) and return it.
+
+        ``username:<token>`` then works as a session for ``valid`` seconds (-1: until revoked).
+        ``token`` "" lets the server choose a random one; ``egid`` restricts the token to one of
+        the user's groups (-1: all of them). ``valid`` 0 revokes ``token`` instead (all the
+        user's tokens when it is "").
+        """
+        return str(self.call("one.user.login", username, token, valid, egid))
 
     def user_list(self) -> list[User]:
         return self._objects(User, "one.userpool.info")

@@ -21,7 +21,17 @@ from xmlrpc.server import SimpleXMLRPCServer
 import pytest
 
 from nebula_core.cli import main as cli
-from nebula_core.client import Client, ClientError, OneError, Recover
+from nebula_core.client import (
+    AddressRange,
+    Client,
+    ClientError,
+    Kind,
+    LockLevel,
+    LoginToken,
+    OneError,
+    PoolFilter,
+    Recover,
+)
 
 SESSION = "oneadmin:opennebula"
 
@@ -467,3 +477,133 @@ def test_aliases(one: FakeOne, capsys: pytest.CaptureFixture[str], monkeypatch: 
     monkeypatch.setattr(sys, "argv", ["onehost", "list", "--json"])
     assert cli.onehost() == 0
     assert json.loads(capsys.readouterr().out)[0]["name"] == "node1"
+
+
+# -- owned objects, ranges, tokens: the client ---------------------------------------------
+
+LOCKED_TEMPLATE = (  # 7.4's VMTEMPLATE with LOCK before PERMISSIONS, as oned writes it
+    "<VMTEMPLATE><ID>3</ID><UID>2</UID><GID>100</GID><UNAME>alice</UNAME><GNAME>devs</GNAME><NAME>small</NAME>"
+    "<LOCK><LOCKED>2</LOCKED><OWNER>2</OWNER><TIME>1700000000</TIME><REQ_ID>-1</REQ_ID></LOCK>"
+    "<PERMISSIONS><OWNER_U>1</OWNER_U><OWNER_M>1</OWNER_M><OWNER_A>0</OWNER_A><GROUP_U>1</GROUP_U>"
+    "<GROUP_M>0</GROUP_M><GROUP_A>0</GROUP_A><OTHER_U>0</OTHER_U><OTHER_M>0</OTHER_M><OTHER_A>1</OTHER_A>"
+    "</PERMISSIONS><REGTIME>1700000000</REGTIME><TEMPLATE><CPU><![CDATA[1]]></CPU></TEMPLATE></VMTEMPLATE>"
+)
+RESERVATION = (VNET.replace("<ID>0</ID><UID>0</UID>", "<ID>4</ID><UID>0</UID>")
+               .replace("<VN_MAD>", "<PARENT_NETWORK_ID><![CDATA[0]]></PARENT_NETWORK_ID><VN_MAD>")
+               .replace("<VM>7</VM>", "<VM>-1</VM>"))
+USER_WITH_TOKENS = USER.replace("<GROUPS><ID>1</ID></GROUPS>", "<GROUPS><ID>1</ID><ID>100</ID></GROUPS>").replace(
+    "<TEMPLATE/>", "<LOGIN_TOKEN><TOKEN><![CDATA[a4b2147f7532ffff]]></TOKEN><EXPIRATION_TIME>-1</EXPIRATION_TIME>"
+    "<EGID>100</EGID></LOGIN_TOKEN><TEMPLATE><SSH_PUBLIC_KEY><![CDATA[ssh-ed25519 AAA]]></SSH_PUBLIC_KEY></TEMPLATE>")
+
+
+def test_client_reads_permissions_locks_ranges_tokens(one: FakeOne) -> None:
+    one.replies.update({"one.vm.info": ok(RUNNING_VM), "one.template.info": ok(LOCKED_TEMPLATE),
+                        "one.vn.info": ok(RESERVATION), "one.user.info": ok(USER_WITH_TOKENS)})
+    client = Client()
+    vm = client.vm_info(7)
+    assert (vm.permissions, vm.lock, vm.uid, vm.gid) == ("600", 0, 0, 0)
+    template = client.template_info(3)
+    assert (template.permissions, template.lock, template.gid, template.gname) == ("641", LockLevel.MANAGE, 100, "devs")
+    vnet = client.vnet_info(4)
+    assert (vnet.parent_id, vnet.permissions) == (0, "")  # the fake's VNET predates PERMISSIONS
+    assert vnet.ranges == [AddressRange(ar_id=0, type="IP4", ip="10.1.2.3", ip_end="", mac="02:00:0a:01:02:03",
+                                        mac_end="", size=4, used_leases=1)]
+    user = client.user_info(2)
+    assert (user.groups, user.tokens) == ([1, 100], [LoginToken("a4b2147f7532ffff", -1, 100)])
+    assert user.template == {"SSH_PUBLIC_KEY": "ssh-ed25519 AAA"}
+
+
+def test_client_sends_owned_and_new_argument_lists(one: FakeOne) -> None:
+    for kind in Kind:
+        for op in ("chmod", "chown", "rename", "update", "lock", "unlock"):
+            one.replies[f"one.{kind}.{op}"] = ok(5)
+    for method in ("one.vm.resize", "one.vn.hold", "one.vn.release", "one.vn.rm_ar", "one.user.enable"):
+        one.replies[method] = ok(5)
+    one.replies.update({"one.vn.reserve": ok(9), "one.template.clone": ok(4), "one.user.login": ok("tok"),
+                        "one.vnpool.info": ok("<VNET_POOL/>")})
+    client = Client()
+    client.chmod(Kind.VM, 5, "640")
+    client.chown(Kind.VNET, 5, gid=100)
+    client.rename(Kind.TEMPLATE, 5, "web")
+    client.update(Kind.VM, 5, "NOTE=1", append=True)
+    client.lock(Kind.TEMPLATE, 5, LockLevel.MANAGE)
+    client.unlock(Kind.VNET, 5)
+    client.vm_resize(5, cpu=0.5, memory=128)
+    client.vnet_hold(5, "10.0.0.4")
+    client.vnet_release(5, "02:00:0A:00:00:01")
+    client.vnet_remove_range(5, 1, force=True)
+    assert client.vnet_reserve(5, "mine", 2, ar_id=1) == 9
+    assert client.template_clone(5, "copy") == 4
+    assert client.user_login("alice", valid=-1) == "tok"
+    client.user_enable(5, False)
+    client.vnet_list(PoolFilter.MINE)
+    assert [(name, params[1:]) for name, params in one.calls] == [
+        ("one.vm.chmod", (5, 1, 1, 0, 1, 0, 0, 0, 0, 0)), ("one.vn.chown", (5, -1, 100)),
+        ("one.template.rename", (5, "web")), ("one.vm.update", (5, "NOTE=1", 1)),
+        ("one.template.lock", (5, 2, False)), ("one.vn.unlock", (5,)),
+        ("one.vm.resize", (5, 'CPU = "0.5"\nMEMORY = "128"\n', True)),
+        ("one.vn.hold", (5, 'LEASES = [\n  IP = "10.0.0.4" ]\n')),
+        ("one.vn.release", (5, 'LEASES = [\n  MAC = "02:00:0a:00:00:01" ]\n')), ("one.vn.rm_ar", (5, 1, True)),
+        ("one.vn.reserve", (5, 'NAME = "mine"\nSIZE = "2"\nAR_ID = "1"\n')), ("one.template.clone", (5, "copy", False)),
+        ("one.user.login", ("alice", "", -1, -1)), ("one.user.enable", (5, False)), ("one.vnpool.info", (-3, -1, -1)),
+    ]
+    calls = len(one.calls)
+    for bad in (lambda: client.chmod(Kind.VM, 5, "648"), lambda: client.vnet_hold(5, "10.0.0"),
+                lambda: client.vm_resize(5)):
+        with pytest.raises(ValueError):
+            bad()
+    assert len(one.calls) == calls  # refused before sending
+
+
+def test_client_monitoring(one: FakeOne) -> None:
+    one.replies.update({
+        "one.vm.monitoring": ok("<MONITORING_DATA><MONITORING><ID>7</ID><CPU>10</CPU><TIMESTAMP>1</TIMESTAMP></MONITORING>"
+                                "<MONITORING><ID>7</ID><CPU>20</CPU><TIMESTAMP>2</TIMESTAMP></MONITORING></MONITORING_DATA>"),
+        "one.host.monitoring": ok("<MONITORING_DATA></MONITORING_DATA>"),
+    })
+    assert Client().vm_monitoring(7) == {"ID": "7", "CPU": "20", "TIMESTAMP": "2"}  # the latest sample
+    assert Client().host_monitoring(0) == {}
+
+
+# -- owned objects, ranges, tokens: the CLI ------------------------------------------------
+
+
+def test_owned_commands_on_every_kind(one: FakeOne, run: Run, tmp_path: Path) -> None:
+    for prefix in ("vm", "vn", "template"):
+        for op in ("chmod", "chown", "rename", "update", "lock", "unlock"):
+            one.replies[f"one.{prefix}.{op}"] = lambda *args: ok(args[0])
+    notes = tmp_path / "notes"
+    notes.write_text("NOTE = 1\n")
+    for command, prefix in (("vm", "vm"), ("vnet", "vn"), ("template", "template")):
+        assert run(command, "chmod", "3", "640") == (0, "", "")
+        run(command, "chown", "3", "2")
+        run(command, "chgrp", "3", "100")
+        run(command, "rename", "3", "x")
+        run(command, "update", "3", str(notes), "--append")
+        run(command, "lock", "3", "4", "--admin")
+        run(command, "unlock", "3")
+        assert one.args(f"one.{prefix}.chmod") == [(3, 1, 1, 0, 1, 0, 0, 0, 0, 0)]
+        assert one.args(f"one.{prefix}.chown") == [(3, 2, -1), (3, -1, 100)]
+        assert one.args(f"one.{prefix}.update") == [(3, "NOTE = 1\n", 1)]
+        assert one.args(f"one.{prefix}.lock") == [(3, 3, False), (4, 3, False)]
+    run("vm", "lock", "3")
+    assert one.args("one.vm.lock")[-1] == (3, 1, False)  # --use by default
+    with pytest.raises(SystemExit):
+        run("vm", "chmod", "3", "rw-")
+
+
+def test_show_permissions_lock_ranges_tokens(one: FakeOne, run: Run) -> None:
+    one.replies.update({"one.template.info": ok(LOCKED_TEMPLATE), "one.vn.info": ok(RESERVATION),
+                        "one.user.info": ok(USER_WITH_TOKENS), "one.vm.info": ok(RUNNING_VM)})
+    out = run("template", "show", "3")[1]
+    assert "LOCK          : MANAGE" in out.splitlines()
+    assert "PERMISSIONS\nOWNER : um-\nGROUP : u--\nOTHER : --a\n" in out
+    assert "PERMISSIONS\nOWNER : um-\nGROUP : ---\nOTHER : ---\n" in run("vm", "show", "7")[1]
+    assert "LOCK" not in run("vm", "show", "7")[1]
+    out = run("vnet", "show", "4")[1]
+    assert "PARENT NETWORK : 0" in out.splitlines()
+    ranges = out.split("ADDRESS RANGES\n")[1].splitlines()
+    assert ranges[1].split() == ["0", "IP4", "10.1.2.3", "-", "02:00:0a:01:02:03", "4", "1"]
+    out = run("user", "show", "2")[1]
+    assert "GROUPS      : 1,100" in out.splitlines()
+    assert out.split("LOGIN TOKENS (SHA-256 DIGEST)\n")[1].splitlines()[1].split() == ["a4b2147f7532", "100", "never"]

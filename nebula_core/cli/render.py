@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
-from ..client import VM, Host, TemplateDict
+from ..client import VM, Host, LockLevel, TemplateDict, enum_name
 from ..states import HostState, LCMState, VMState
 from ..template import Template
 
@@ -73,6 +73,34 @@ def section(title: str, body: str) -> str:
     """A titled block; nothing at all when there is nothing to show under the title."""
     body = body.rstrip("\n")
     return f"{title}\n{body}" if body else ""
+
+
+def permissions(octal: str) -> str:
+    """The PERMISSIONS block of a show as OpenNebula prints it (``OWNER : um-``); "" when unknown."""
+    if len(octal) != 3:
+        return ""
+    rights = (("u", 4), ("m", 2), ("a", 1))
+    return fields("PERMISSIONS", [
+        (who, "".join(letter if int(digit) & bit else "-" for letter, bit in rights))
+        for who, digit in zip(("OWNER", "GROUP", "OTHER"), octal)
+    ])
+
+
+def lock(level: int) -> list[tuple[str, object]]:
+    """The LOCK line of a show's information, only while the object is locked."""
+    return [("LOCK", enum_name(LockLevel, level))] if level else []
+
+
+def monitoring(title: str, sample: TemplateDict) -> str:
+    """A monitoring sample as a ``KEY : value`` block, vectors (CAPACITY) flattened; "" when there is none."""
+    pairs: list[tuple[str, object]] = []
+    for name, values in sample.items():
+        for value in values if isinstance(values, list) else [values]:
+            if isinstance(value, dict):
+                pairs += value.items()
+            else:
+                pairs.append((name, timestamp(int(value)) if name == "TIMESTAMP" and value.isdigit() else value))
+    return fields(title, pairs) if pairs else ""
 
 
 def template_text(template: TemplateDict) -> str:
