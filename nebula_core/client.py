@@ -30,6 +30,7 @@ from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import urlsplit
 from xml.parsers.expat import ExpatError
 
+from .permissions import BIT_NAMES, LockLevel, octal
 from .states import HostState, LCMState, VMState, VNetState
 from .template import Template
 from .template import Value as TemplateValue
@@ -79,18 +80,6 @@ class Kind(enum.StrEnum):
     TEMPLATE = "template"
 
 
-class LockLevel(enum.IntEnum):
-    """What a lock refuses, to everyone (admins included) until unlock: operations at the level and above.
-
-    USE leaves only reading; ALL is OpenNebula's other name for it. An object's ``lock`` is 0 when unlocked.
-    """
-
-    USE = 1
-    MANAGE = 2
-    ADMIN = 3
-    ALL = 4
-
-
 class PoolFilter(enum.IntEnum):
     """Whose objects a pool listing holds (OpenNebula's filter flags); a user id (>= 0) works too.
 
@@ -103,21 +92,8 @@ class PoolFilter(enum.IntEnum):
     PRIMARY_GROUP = -4  # the caller's primary group's
 
 
-# The nine elements of PERMISSIONS, in the order of chmod's arguments and of the octal digits' bits.
-PERMISSION_BITS = ("OWNER_U", "OWNER_M", "OWNER_A", "GROUP_U", "GROUP_M", "GROUP_A", "OTHER_U", "OTHER_M", "OTHER_A")
 DEFAULT_TOKEN_SECONDS = 36000  # opennebula-cli's token-create default: 10 hours
 _MAC = re.compile(r"[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}")
-
-
-def permission_bits(octal: str) -> list[int]:
-    """``"640"`` as chmod's nine 0/1 values (owner, group, other x use 4, manage 2, admin 1).
-
-    Raises ValueError unless ``octal`` is three octal digits.
-    """
-    if len(octal) != 3 or any(c not in "01234567" for c in octal):
-        raise ValueError(f"permissions must be three octal digits such as 640, not {octal!r}")
-    bits = int(octal, 8)
-    return [(bits >> (8 - i)) & 1 for i in range(9)]
 
 
 def lease_template(address: str) -> str:
@@ -180,7 +156,7 @@ def _permissions(element: ET.Element) -> str:
     if found is None:
         return ""
     bits = 0
-    for name in PERMISSION_BITS:
+    for name in BIT_NAMES:
         bits = bits << 1 | (_int(found, name) & 1)
     return f"{bits:03o}"
 
@@ -583,7 +559,7 @@ class Client:
         instantiate a template, put a NIC on a network), others nothing. Changing an ``*_A``
         (admin) bit needs ADMIN on the object. ValueError unless three octal digits.
         """
-        self.call(f"one.{kind.value}.chmod", object_id, *permission_bits(permissions))
+        self.call(f"one.{kind.value}.chmod", object_id, *octal(permissions))
 
     def chown(self, kind: Kind, object_id: int, uid: int = -1, gid: int = -1) -> None:
         """Give an object another owner and/or group; -1 keeps it. Only admins give objects to other users;

@@ -124,6 +124,7 @@ def create(session: Session, vnet_id: int, uid: int, gid: int, template: Templat
     if taken is not None:
         raise AllocateError(f"NAME is already taken by NET {taken}.")
     ranges = ranges_from_template(template, mac_prefix)
+    template = Template([(k, v) for k, v in template if k != "AR"])  # ranges live in AR_POOL, as in oned
     vnet = VirtualNetwork(
         id=vnet_id, uid=uid, gid=gid, name=name, state=int(VNetState.READY),
         bridge=template.get_str("BRIDGE") or f"onebr{vnet_id}", vn_mad=template.get_str("VN_MAD") or "dummy",

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from typing import Any
-
-from sqlalchemy import ColumnElement, or_, true
+from typing import TYPE_CHECKING
 
 from .errors import ApiError, AuthorizationError
-from .users import Principal
+
+if TYPE_CHECKING:  # this module is also the client's: it must not import the database
+    from .users import Principal
 
 OWNER, GROUP, OTHER = 6, 3, 0  # shifts of the three octal digits
 BIT_NAMES = ("OWNER_U", "OWNER_M", "OWNER_A", "GROUP_U", "GROUP_M", "GROUP_A", "OTHER_U", "OTHER_M", "OTHER_A")
@@ -61,18 +61,6 @@ def denial(caller: Principal, level: Level | str, objtype: str, obj_id: int | No
     return AuthorizationError(f"User [{caller.uid}] : Not authorized to perform {name} {target}.")
 
 
-def usable(model: Any, caller: Principal) -> ColumnElement[bool]:
-    """SQL for "the caller may USE this row" (pool filter -2), in bit operations every engine has."""
-    if caller.is_admin:
-        return true()
-    bit = model.permissions.op("&")
-    return or_(
-        (model.uid == caller.uid) & (bit(Level.USE << OWNER) != 0),
-        model.gid.in_(sorted(caller.groups)) & (bit(Level.USE << GROUP) != 0),
-        bit(Level.USE << OTHER) != 0,
-    )
-
-
 def chmod(bits: int, changes: Sequence[int]) -> int:
     """Apply nine -1 (keep) / 0 / 1 values in BIT_NAMES order to ``bits``."""
     if len(changes) != len(BIT_NAMES) or any(c not in (-1, 0, 1) for c in changes):
@@ -87,7 +75,10 @@ def chmod(bits: int, changes: Sequence[int]) -> int:
 
 
 def octal(text: str) -> list[int]:
-    """``"640"`` as chmod's nine 0/1 values (what the CLI and the client accept)."""
+    """``"640"`` as chmod's nine 0/1 values (owner, group, other x use 4, manage 2, admin 1).
+
+    Raises ValueError unless ``text`` is three octal digits.
+    """
     if len(text) != 3 or any(c not in "01234567" for c in text):
         raise ValueError(f"permissions must be three octal digits such as 640, got {text!r}")
     bits = int(text, 8)

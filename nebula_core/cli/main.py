@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -96,7 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail("interrupted", 130)
     text = json.dumps(output.data, default=_plain, indent=2) if args.json else output.text
     if text:
-        print(text)
+        try:
+            print(text, flush=True)
+        except BrokenPipeError:  # `nebula vm list | head`: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
     for error in output.errors:
         _fail(error)
     return 1 if output.errors else 0

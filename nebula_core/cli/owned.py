@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..client import Client, Kind, LockLevel, permission_bits
+from ..client import Client, Kind
+from ..permissions import LockLevel, octal
 from .common import Commands, Output, checked, done, each
 
 LOCK_FLAGS: dict[str, tuple[LockLevel, str]] = {
@@ -44,7 +45,7 @@ def register(commands: Commands, kind: Kind, what: str, attributes: str) -> None
     """Add the shared commands for ``kind``; ``what`` names one object in messages ("VM"), ``attributes``
     what ``update`` replaces ("VM's user template")."""
     chmod_ = commands.add_id("chmod", chmod, f"set the {what}'s permissions in octal, e.g. 640 (owner um-, group u--)")
-    chmod_.add_argument("octal", metavar="OCTAL", type=checked(permission_bits),
+    chmod_.add_argument("octal", metavar="OCTAL", type=checked(octal),
                         help="three digits for owner, group, other: use 4 + manage 2 + admin 1")
     chown_ = commands.add_id("chown", chown, f"give the {what} another owner (and group)")
     chown_.add_argument("uid", metavar="UID", type=int, help="the new owner's user ID")

@@ -10,7 +10,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
-from ..client import VM, Host, LockLevel, TemplateDict, enum_name
+from ..client import VM, Host, TemplateDict, enum_name
+from ..permissions import LockLevel
 from ..states import HostState, LCMState, VMState
 from ..template import Template
 
