@@ -17,13 +17,13 @@ HOST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@\[\]-]{0,254}$")
 STATUS = {0: HostState.INIT, 1: HostState.DISABLED, 2: HostState.OFFLINE}
 
 
-def check_name(name: str) -> None:
-    if not HOST_NAME.match(name):
-        raise AllocateError(f"Error allocating a new host. Invalid host name {name[:80]!r}.")
+def valid_name(name: str) -> bool:
+    return HOST_NAME.match(name) is not None
 
 
 def allocate(db: Database, session: Session, drivers: Drivers, name: str, im_mad: str, vm_mad: str, tm_mad: str) -> Host:
-    check_name(name)
+    if not valid_name(name):
+        raise AllocateError(f"Error allocating a new host. Invalid host name {name[:80]!r}.")
     try:
         drivers.im.check(im_mad)
         drivers.vmm.check(vm_mad)

@@ -85,7 +85,7 @@ class Authenticator:
         if hit is not None and hit[1] > now:
             return hit[0]
         name, _, secret = session_string.partition(":")
-        principal = self._verify(name, secret)
+        principal, cacheable = self._verify(name, secret)
         with self._lock:
             if principal is None:
                 self._failures[name[:MAX_NAME]] += 1
@@ -94,29 +94,34 @@ class Authenticator:
                 self._failures.pop(name, None)
                 if len(self._cache) > 10_000:
                     self._cache.clear()
-                self._cache[session_string] = (principal, now + self.cache_seconds)
+                self._cache[session_string] = (principal, now + cacheable)
         if principal is None:
             if count <= LOG_EVERY_FAILURE_UNTIL or count % 10 == 0:
                 log.warning("authentication failed for user %r (%d failures in a row)", name[:64], count)
             raise AuthenticationError("User couldn't be authenticated, aborting call.")
         return principal
 
-    def _verify(self, name: str, secret: str) -> Principal | None:
+    def _verify(self, name: str, secret: str) -> tuple[Principal | None, float]:
+        """Who the session is, and for how many seconds that answer may be cached: never past the
+        expiry of the login token it was proved with."""
+        groups: frozenset[int] = frozenset()
+        token: LoginToken | None = None
         with self.db.read() as session:
             user = session.scalars(select(User).where(User.name == name)).first() if valid_name(name) else None
             if user is not None:
+                groups = group_ids(session, user.id)
                 token = session.scalars(select(LoginToken).where(
                     LoginToken.user_id == user.id, LoginToken.digest == token_digest(secret))).first()
-                groups = group_ids(session, user.id)
-                if token is not None and (token.expires == -1 or token.expires > time.time()) and user.enabled:
-                    if token.egid >= 0:
-                        return Principal(user.id, token.egid, user.name, frozenset({token.egid}))
-                    return Principal(user.id, user.gid, user.name, groups)
+        if user is not None and user.enabled and token is not None and (token.expires == -1 or token.expires > time.time()):
+            lifetime = self.cache_seconds if token.expires == -1 else min(self.cache_seconds, token.expires - time.time())
+            if token.egid >= 0:
+                return Principal(user.id, token.egid, user.name, frozenset({token.egid})), lifetime
+            return Principal(user.id, user.gid, user.name, groups), lifetime
         driver = self._driver(user.auth_driver if user is not None else DEFAULT_AUTH)
         ok = driver.authenticate(name, secret, user.password if user is not None else None)
         if not ok or user is None or not user.enabled:
-            return None
-        return Principal(user.id, user.gid, user.name, groups)
+            return None, 0.0
+        return Principal(user.id, user.gid, user.name, groups), self.cache_seconds
 
     def _driver(self, name: str) -> AuthDriver:
         try:
@@ -169,7 +174,7 @@ def bootstrap(db: Database, one_auth: Path, stored_form: Callable[[str], str]) -
         session.add(User(id=0, name="oneadmin", password=stored_form(password), gid=ONEADMIN_GROUP))
         session.flush()
         session.add(Membership(user_id=0, group_id=ONEADMIN_GROUP))
-        _reserve(db, session, "user", 1)
+        _reserve(db, session, "user", 2)  # 0 oneadmin, 1 kept free (oned's serveradmin)
         _reserve(db, session, "group", FIRST_USER_GROUP)
     return str(one_auth)
 

@@ -128,6 +128,9 @@ class _Candidates:
 
 def plan(vms: Sequence[PendingVM], hosts: Sequence[HostSlot], max_dispatch: int, max_per_host: int) -> Plan:
     result = Plan()
+    if not hosts:  # none enabled and monitored: every VM says so (the loop below would stop at once)
+        result.why.update((vm.id, explain(vm, hosts, (), max_per_host)) for vm in vms)
+        return result
     candidates: dict[tuple[str, str], _Candidates] = {}
     open_hosts = len(hosts)  # hosts below their dispatch limit for this cycle
     for vm in vms:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ... import hosts, vms
 from ...db import Host, VirtualMachine
-from ...errors import AllocateError
+from ...errors import ActionError
 from ...permissions import Level
 from ...users import Principal
 from .. import views
@@ -101,12 +101,13 @@ def register(table: MethodTable, cloud: Cloud) -> None:
     def host_rename(caller: Principal, host_id: int, name: str) -> int:
         """Give a host another name (its drivers reach it by the new name from the next call)."""
         require_admin(caller, Level.ADMIN, "HOST", host_id)
-        hosts.check_name(name)
+        if not hosts.valid_name(name):
+            raise ActionError(f"Invalid host name {name[:80]!r}: letters, digits and . _ : @ [ ] - only.")
         with db.write() as session:
             host = hosts.get(session, host_id)
             taken = session.scalars(select(Host.id).where(Host.name == name, Host.id != host_id)).first()
             if taken is not None:
-                raise AllocateError(f"NAME is already taken by HOST {taken}.")
+                raise ActionError(f"NAME is already taken by HOST {taken}.")  # a rename collision is ACTION in oned
             host.name = name
         return host_id
 

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from ... import users, vms
-from ...errors import ActionError, ApiError
-from ...permissions import ADMIN_BITS, Level, LockLevel, allows, chmod, denial
+from ...errors import ActionError
+from ...permissions import ADMIN_BITS, Level, LockLevel, chmod, denial
 from ...template import Template
 from ...users import Principal
 from ..rpc import MethodTable, b, i, s
@@ -60,12 +60,11 @@ def register(table: MethodTable, cloud: Cloud, kind: Kind[Any], update_column: s
                doc=f"Set the {what}'s nine permission bits (-1 keeps a bit).")
     def chmod_(caller: Principal, obj_id: int, *changes: int) -> int:
         with db.write() as session:
-            found = load(session, caller, kind, obj_id, Level.MANAGE)
-            bits = chmod(found.permissions, changes)
-            admin_bits_change = (bits ^ found.permissions) & ADMIN_BITS
-            if admin_bits_change and not allows(caller, found.uid, found.gid, found.permissions, Level.ADMIN):
-                raise denial(caller, Level.ADMIN, kind.objtype, obj_id)
-            found.permissions = bits
+            # one check, as oned: ADMIN when an *_A bit changes (MANAGE is then not needed), else MANAGE
+            current = session.get(kind.model, obj_id)
+            admin = current is not None and bool((chmod(current.permissions, changes) ^ current.permissions) & ADMIN_BITS)
+            found = load(session, caller, kind, obj_id, Level.ADMIN if admin else Level.MANAGE)
+            found.permissions = chmod(found.permissions, changes)
         return obj_id
 
     @table.add(f"one.{prefix}.chown", i("id"), i("uid"), i("gid"), access=f"MANAGE {kind.objtype} (admins: to any user)",
@@ -73,6 +72,7 @@ def register(table: MethodTable, cloud: Cloud, kind: Kind[Any], update_column: s
     def chown(caller: Principal, obj_id: int, uid: int, gid: int) -> int:
         with db.write() as session:
             found = load(session, caller, kind, obj_id, Level.MANAGE)
+            uid, gid = (-1 if uid == found.uid else uid), (-1 if gid == found.gid else gid)  # no change, no check (oned)
             if uid != -1:
                 users.get(session, uid)
                 if not caller.is_admin and uid != caller.uid:
@@ -89,7 +89,7 @@ def register(table: MethodTable, cloud: Cloud, kind: Kind[Any], update_column: s
                doc=f"Lock the {what}: operations at the level or above are refused until unlock.")
     def lock(caller: Principal, obj_id: int, level: int, _test: bool) -> int:
         if level not in range(1, 5):
-            raise ApiError(f"Wrong lock level {level}: 1 use, 2 manage, 3 admin, 4 all")
+            raise ActionError(f"Wrong lock level specified: {level} (1 use, 2 manage, 3 admin, 4 all)")  # ACTION, as oned
         with db.write() as session:
             found = load(session, caller, kind, obj_id, Level.MANAGE, read=True)
             found.lock_level, found.lock_time = (1 if level == LockLevel.ALL else level), int(time.time())

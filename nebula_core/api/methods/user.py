@@ -173,6 +173,8 @@ def register(table: MethodTable, cloud: Cloud) -> None:
                 raise NoExistsError("Error getting user Pool.")
             if not caller.is_admin and user.id != caller.uid:
                 raise denial(caller, Level.MANAGE, "USER", user.id)
+            if user.id != caller.uid and valid != 0 and egid == -1:  # an admin never gets another user's full rights
+                raise ApiError("Cannot create a full token with a specific group token")
             issued = users.issue_token(session, user, token, valid, egid)
         auth.forget(user.id)
         return issued
