@@ -97,7 +97,7 @@ class Authenticator:
                 self._cache[session_string] = (principal, now + cacheable)
         if principal is None:
             if count <= LOG_EVERY_FAILURE_UNTIL or count % 10 == 0:
-                log.warning("authentication failed for user %r (%d failures in a row)", name[:64], count)
+                log.warning("authentication failed for user %r (failure %d in a row)", name[:64], count)
             raise AuthenticationError("User couldn't be authenticated, aborting call.")
         return principal
 

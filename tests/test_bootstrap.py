@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import stat
 from pathlib import Path
+
+import pytest
 
 from nebula_core.db import Database
 from nebula_core.drivers.manager import Drivers
 from nebula_core.drivers.vmm import DriverContext
+from nebula_core.errors import AuthenticationError
 from nebula_core.passwords import hash_password
 from nebula_core.users import Authenticator, bootstrap
 
@@ -53,3 +57,21 @@ def test_passwords_are_salted_hashes(tmp_path: Path) -> None:
 
         stored = session.get(User, 0).password  # type: ignore[union-attr]
     assert password not in stored and stored.startswith("pbkdf2_sha256$")
+
+
+def test_repeated_failures_are_logged_with_their_count(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    db = database(tmp_path)
+    bootstrap(db, tmp_path / "one_auth", hash_password)
+    auth = authenticator(db, tmp_path)
+    caplog.set_level(logging.WARNING, logger="nebula_core.users")
+    for _ in range(12):
+        with pytest.raises(AuthenticationError):
+            auth.authenticate("oneadmin:wrong")
+    counts = [int(r.getMessage().split("(failure ")[1].split()[0]) for r in caplog.records]
+    assert counts == [1, 2, 3, 4, 5, 10]  # every failure at first, then every tenth: guessing cannot flood the log
+    password = (tmp_path / "one_auth").read_text().strip().partition(":")[2]
+    assert auth.authenticate(f"oneadmin:{password}").uid == 0
+    caplog.clear()
+    with pytest.raises(AuthenticationError):
+        auth.authenticate("oneadmin:wrong")
+    assert "(failure 1 in a row)" in caplog.text  # a success starts the count again
