@@ -50,6 +50,14 @@ def ids(name: str, values: Iterable[int]) -> str:
     return f"<{name}>{inner}</{name}>" if inner else f"<{name}/>"
 
 
+def _without_name(template_json: str) -> Template:
+    """A stored TEMPLATE as oned shows it: without NAME, which only the NAME element carries
+    (oned takes it out when it stores a network or a template; here a rename left it stale)."""
+    template = Template.from_json(template_json)
+    template.remove("NAME")
+    return template
+
+
 @dataclass(frozen=True)
 class Names:
     """User and group names by id, looked up once per document."""
@@ -181,6 +189,9 @@ def vnet(n: VirtualNetwork, names: Names, ranges: Sequence[AddressRange], leases
          full: bool = True) -> str:
     """A ``<VNET>``; ``leases`` maps ar_id to the (index, vm_id, reservation_id) rows in use."""
     used = sum(len(v) for v in leases.values())
+    template = _without_name(n.template)
+    template.set("BRIDGE", n.bridge)  # oned keeps both in TEMPLATE too: opennebula-cli reads the bridge there
+    template.set("VN_MAD", n.vn_mad)
     ars = "".join(_address_range(ar, leases.get(ar.ar_id, []), full) for ar in ranges)
     return "".join([
         "<VNET>", element("ID", n.id), element("UID", n.uid), element("GID", n.gid),
@@ -192,7 +203,7 @@ def vnet(n: VirtualNetwork, names: Names, ranges: Sequence[AddressRange], leases
         element("USED_LEASES", used), "<VROUTERS/>",
         ids("UPDATED_VMS", sorted({vm for v in leases.values() for _, vm, _ in v if vm is not None})),
         "<OUTDATED_VMS/><UPDATING_VMS/><ERROR_VMS/>",
-        Template.from_json(n.template).to_xml("TEMPLATE"), f"<AR_POOL>{ars}</AR_POOL>", "</VNET>",
+        template.to_xml("TEMPLATE"), f"<AR_POOL>{ars}</AR_POOL>", "</VNET>",
     ])
 
 
@@ -233,7 +244,7 @@ def vm_template(t: VMTemplate, names: Names) -> str:
         "<VMTEMPLATE>", element("ID", t.id), element("UID", t.uid), element("GID", t.gid),
         element("UNAME", names.users.get(t.uid, "")), element("GNAME", names.groups.get(t.gid, "")),
         element("NAME", t.name), permissions(t), element("REGTIME", t.regtime),
-        Template.from_json(t.template).to_xml("TEMPLATE"), "</VMTEMPLATE>",
+        _without_name(t.template).to_xml("TEMPLATE"), "</VMTEMPLATE>",
     ])
 
 
