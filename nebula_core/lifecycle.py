@@ -209,5 +209,5 @@ def deploy_target(previous_action: HA | None) -> Position:
     return at(A, L.PROLOG)
 
 
-DEPLOYABLE = frozenset({PENDING, HOLD})
+DEPLOYABLE = frozenset({PENDING, HOLD, STOPPED, UNDEPLOYED})  # one.vm.deploy; the scheduler takes PENDING only
 MIGRATABLE = frozenset({RUNNING})

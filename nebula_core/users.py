@@ -242,6 +242,8 @@ def remove_group(session: Session, user: User, gid: int) -> None:
     if gid == user.gid:
         raise ActionError("Cannot remove user from the primary group.")
     get_group(session, gid)
+    if session.get(Membership, (user.id, gid)) is None:
+        raise ActionError(f"User [{user.id}] is not in group [{gid}].")
     session.execute(delete(Membership).where(Membership.user_id == user.id, Membership.group_id == gid))
 
 

@@ -462,6 +462,8 @@ def test_user_groups_and_chgrp(one: Any, cloud: Cloud) -> None:
     assert one.user.info(carol).GROUPS.ID == [1, devs] and carol not in (one.group.info(ops).USERS.ID or [])
     with pytest.raises(pyone.OneActionException, match="primary group"):
         one.user.delgroup(carol, devs)
+    with pytest.raises(pyone.OneActionException, match=rf"is not in group \[{ops}\]"):
+        one.user.delgroup(carol, ops)
 
     bob = add_user(one, "bob", devs)
     shared = login(cloud, "bob").vm.allocate(VM, True)
@@ -587,3 +589,19 @@ def test_group_update_info_and_system_groups(one: Any, cloud: Cloud) -> None:
     assert [g.ID for g in one.grouppool.info().GROUP] == [devs, 1, 0]
     with pytest.raises(pyone.OneNoExistsException, match=r"Error getting group \[999\]"):
         one.group.delete(999)
+
+
+def test_deploy_brings_back_an_undeployed_or_stopped_vm(one: Any) -> None:
+    """one.vm.deploy also takes UNDEPLOYED and STOPPED VMs (7.4), which come back from the front-end."""
+    first, second = add_host(one, "node1"), add_host(one, "node2")
+    vm_id = one.vm.allocate(VM + ' SCHED_REQUIREMENTS = "NAME = \\"node1\\""')
+    wait_running(one, vm_id)
+    for action, state in (("undeploy", VMState.UNDEPLOYED), ("stop", VMState.STOPPED)):
+        one.vm.action(action, vm_id)
+        wait_for(lambda: one.vm.info(vm_id).STATE == state, what=f"VM {state.name}")
+        one.vm.deploy(vm_id, second)
+        wait_running(one, vm_id)
+        assert one.vm.info(vm_id).HISTORY_RECORDS.HISTORY[-1].HID == second
+        one.vm.migrate(vm_id, first, True)
+        wait_for(lambda: one.vm.info(vm_id).HISTORY_RECORDS.HISTORY[-1].HID == first, what="back on node1")
+        wait_running(one, vm_id)
