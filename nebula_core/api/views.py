@@ -166,6 +166,9 @@ def host(h: Host, usage: HostUsage) -> str:
     for key in ("TOTALCPU", "TOTALMEMORY"):
         if key in monitoring:
             template.set(key, str(monitoring[key]))
+    for key, value in (("IM_MAD", h.im_mad), ("VM_MAD", h.vm_mad), ("RESERVED_CPU", ""), ("RESERVED_MEM", "")):
+        if key not in template:  # oned keeps these in the host's TEMPLATE too
+            template.add(key, value)
     share = "".join([
         element("MEM_USAGE", usage.mem), element("CPU_USAGE", usage.cpu), element("TOTAL_MEM", h.total_mem),
         element("TOTAL_CPU", h.total_cpu), element("MAX_MEM", h.total_mem), element("MAX_CPU", h.total_cpu),
