@@ -24,6 +24,7 @@ from .template import Template, Vector
 from .users import Principal
 
 LEASE_ATTEMPTS = 8
+MAX_ID = 2**31 - 1
 MAX_RANGE = 1 << 24  # addresses in one range; larger is surely a typo (a /8)
 SIZE_CLASSES = {"C": 254, "B": 65534}
 RANGE_ATTRIBUTES = frozenset({"NAME", "AR", "LEASES", "TYPE", "NETWORK_ADDRESS", "NETWORK_SIZE"})  # not copied to a reservation
@@ -146,7 +147,7 @@ def find(session: Session, nic: Vector, what: str = "NIC") -> VirtualNetwork:
             vnet_id = int(nic["NETWORK_ID"])
         except ValueError:
             raise AllocateError(f"{what} NETWORK_ID must be an integer, got {nic['NETWORK_ID']!r}") from None
-        vnet = session.get(VirtualNetwork, vnet_id)
+        vnet = session.get(VirtualNetwork, vnet_id) if 0 <= vnet_id <= MAX_ID else None  # the column is 32-bit
         if vnet is None:
             raise NoExistsError(f"Error getting virtual network [{vnet_id}].", vnet_id)
         return vnet

@@ -27,6 +27,7 @@ MAX_MEMORY_MB = 64 * 1024 * 1024  # 64 TiB: anything larger is a typo or an atta
 MAX_CPU = 4096.0
 MAX_VCPU = 4096
 MAX_NAME = 128
+MAX_TEMPLATE = 1 << 20  # characters; stored templates must fit MariaDB's MEDIUMTEXT with room to spare
 
 
 def valid_name(name: str | None) -> bool:
@@ -36,6 +37,8 @@ def valid_name(name: str | None) -> bool:
 
 def parse_template(text: str) -> Template:
     """Parse a template given to the API; a syntax error is INTERNAL, as in oned."""
+    if len(text) > MAX_TEMPLATE:
+        raise InternalError(f"Template too large: {len(text)} characters, at most {MAX_TEMPLATE}.")
     try:
         return parse(text)
     except TemplateSyntaxError as exc:

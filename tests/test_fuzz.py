@@ -7,8 +7,7 @@ HTTP 500, a hang, a traceback or the dispatcher's "Internal error" (a handler ra
 unexpected), and nothing logs an exception meanwhile. Raw HTTP abuse gets a fault or an HTTP
 error, and the daemon keeps serving other clients through all of it.
 
-Bugs found are listed in KNOWN_BUGS: their cases are left out of the sweeps and each is shown by
-an xfail(strict) test, which starts passing (and so failing) once the bug is fixed.
+Bugs the sweeps found are kept in REGRESSIONS, each as the exact reply its call must now get.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import http.client
 import io
 import itertools
 import logging
-import re
 import socket
 import threading
 import time
@@ -32,7 +30,7 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 import pytest
-from conftest import ENGINES, make_config
+from conftest import make_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -436,59 +434,27 @@ def integers_in(value: Any) -> Iterator[int]:
             yield from integers_in(item)
 
 
-def beyond(bits: int, case: Case) -> bool:
-    """Whether an integer argument of ``case`` does not fit in ``bits`` bits (signed)."""
-    return any(not -(2 ** (bits - 1)) <= i < 2 ** (bits - 1) for i in integers_in(case.args))
-
-
-def template_id_beyond_32_bits(case: Case) -> bool:
-    """Whether a string argument (a template) names an object (``..._ID = n``) by an id that does not fit in 32 bits."""
-    ids = (int(n) for arg in case.args if isinstance(arg, str) for n in re.findall(r"_ID\s*=\s*(-?\d+)", arg))
-    return any(not -(2**31) <= i < 2**31 for i in ids)
-
-
 @dataclass(frozen=True)
-class KnownBug:
-    """A bug found on ``engines``: the sweeps leave out the cases it ``matches``, and an xfail(strict) test runs ``repro``."""
+class Regression:
+    """A bug the sweeps found once, kept as the exact reply its call must now get on every engine."""
 
     id: str
-    reason: str
-    method: str
-    repro: Callable[[Wire, str], Reply]
-    matches: Callable[[Case], bool] = lambda case: False  # by default: no case of the sweeps but those of another bug
-    engines: tuple[str, ...] = ("sqlite", "postgresql", "mariadb")
+    call: Callable[[Wire, str], Reply]
+    expected: str  # Reply.summary()
 
 
-KNOWN_BUGS: list[KnownBug] = [
-    KnownBug(
-        "int-beyond-32-bits", "BUG: integers outside 32 bits (<i8>, or an out-of-range <int> that xmlrpc-c rejects) pass the "
-        "type check; an error reply echoing one cannot be written (HTTP 500 on SQLite and MariaDB), and PostgreSQL refuses "
-        "one in a query ('Internal error', 'integer out of range')",
-        "one.vm.info", lambda wire, session: wire.call("one.vm.info", session, Wide(2**31)), lambda case: beyond(32, case),
-    ),
-    KnownBug(
-        "int-beyond-64-bits", "BUG: integers outside 64 bits reach the database queries: 'Internal error' and a logged "
-        "traceback (SQLite's OverflowError, PostgreSQL's 'integer out of range')",
-        "one.vnpool.info", lambda wire, session: wire.call("one.vnpool.info", session, -2, Wide(2**64), -1),
-        engines=("sqlite", "postgresql"),
-    ),
-    KnownBug(
-        "template-id-beyond-32-bits", "BUG: an id beyond 32 bits in a template (NIC = [ NETWORK_ID = 2147483648 ]) is echoed "
-        "in the error reply, which cannot be written: HTTP 500 (PostgreSQL: 'Internal error', 'integer out of range')",
-        "one.vm.allocate", lambda wire, session: wire.call("one.vm.allocate", session, TEMPLATES["nic-on-network-2^31"]),
-        template_id_beyond_32_bits,
-    ),
-    KnownBug(
-        "template-over-64KiB", "BUG: MariaDB stores templates in TEXT columns (64 KiB): a larger template is 'Internal error' "
-        "(Data too long for column 'template') instead of a refusal or success",
-        "one.template.allocate", lambda wire, session: wire.call("one.template.allocate", session, TEMPLATES["100KiB-attribute"]),
-        lambda case: case.label.rsplit("=", 1)[-1] in ("100KiB-attribute", "6000-attributes"), engines=("mariadb",),
-    ),
+REGRESSIONS: list[Regression] = [
+    # <i8> or an oversized <int> where oned reads a 32-bit int: refused as xmlrpc-c does, never echoed or queried
+    Regression("int-beyond-32-bits", lambda wire, session: wire.call("one.vm.info", session, Wide(2**31)), "fault -501"),
+    Regression("int-beyond-64-bits", lambda wire, session: wire.call("one.vnpool.info", session, -2, Wide(2**64), -1),
+               "fault -501"),
+    # an id from a template's text is no integer argument: too big for the column is simply "no such network"
+    Regression("template-id-beyond-32-bits",
+               lambda wire, session: wire.call("one.vm.allocate", session, TEMPLATES["nic-on-network-2^31"]), "error 1024"),
+    # MariaDB's TEXT stops at 64 KiB: templates are MEDIUMTEXT there
+    Regression("template-over-64KiB",
+               lambda wire, session: wire.call("one.template.allocate", session, TEMPLATES["100KiB-attribute"]), "success"),
 ]
-
-
-def known_bug(case: Case, engine: str) -> KnownBug | None:
-    return next((bug for bug in KNOWN_BUGS if engine in bug.engines and bug.matches(case)), None)
 
 
 def engine_of(cloud: Cloud) -> str:
@@ -575,13 +541,12 @@ class Sweep:
         return f"{case}: {problem}" if problem else None
 
     def run(self, cases: Callable[[Method, dict[str, int]], Iterator[Case]]) -> None:
-        """Every case for every registered method, but the known bugs'."""
+        """Every case for every registered method."""
         for name in sorted(self.methods):
             for case in cases(self.methods[name], self.objects()):
-                if not known_bug(case, self.engine):
-                    problem = self.verdict(case)
-                    if problem:
-                        self.problems.append(problem)
+                problem = self.verdict(case)
+                if problem:
+                    self.problems.append(problem)
 
     def check(self, logged: list[logging.LogRecord]) -> None:
         self.wire.close()
@@ -670,10 +635,8 @@ def random_calls(runner: Sweep, method: Method, ids: dict[str, int]) -> Callable
         args = [plausible if protected(method.name, param, value) else value
                 for param, value, plausible in zip(method.params, drawn, base, strict=True)]
         args = args[:cut] if cut < len(args) else args + extra
-        case = Case(method.name, f"args={args!r:.300}", tuple(args))
-        if not known_bug(case, runner.engine):
-            problem = runner.verdict(case)
-            assert problem is None, problem
+        problem = runner.verdict(Case(method.name, f"args={args!r:.300}", tuple(args)))
+        assert problem is None, problem
 
     return calls
 
@@ -689,16 +652,14 @@ def test_random_calls(sqlite_cloud: Cloud, sqlite_admin: str, logged: list[loggi
     runner.check(logged)
 
 
-@pytest.mark.parametrize("database_url, bug", [
-    pytest.param(engine, bug, id=f"{bug.id}-{engine}", marks=pytest.mark.xfail(strict=True, reason=bug.reason))
-    for bug in KNOWN_BUGS for engine in ENGINES if engine in bug.engines
-], indirect=["database_url"])
-def test_known_bug(cloud: Cloud, admin_session: str, bug: KnownBug, logged: list[logging.LogRecord]) -> None:
-    """Each bug the sweeps leave out, shown on each engine it shows on: fixed, it passes, and strict xfail says to drop it."""
+@pytest.mark.parametrize("regression", REGRESSIONS, ids=lambda r: r.id)
+def test_regression(cloud: Cloud, admin_session: str, regression: Regression, logged: list[logging.LogRecord]) -> None:
+    """Each bug the sweeps once found now gets its exact, well-formed reply, on every engine."""
     wire = Wire(cloud)
-    reply = bug.repro(wire, admin_session)
+    reply = regression.call(wire, admin_session)
     wire.close()
-    assert shape_problem(bug.method, reply) is None, reply.brief()
+    assert reply.summary() == regression.expected, reply.brief()
+    assert shape_problem(None, reply) is None
     no_tracebacks(logged)
 
 

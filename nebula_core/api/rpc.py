@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 TYPE_NAMES = {int: "integer", str: "a string", bool: "boolean", list: "an array"}
 NO_DEFAULT = object()
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,7 +83,8 @@ def check_args(method: Method, args: tuple[Any, ...]) -> list[Any]:
             values.append(param.default)
             continue
         value = args[index]
-        if type(value) is not param.type and type(value) not in param.also:
+        if type(value) is not param.type and type(value) not in param.also or type(value) is int and not INT_MIN <= value <= INT_MAX:
+            # an <i8> (or an oversized <int>) where oned reads a 32-bit int: xmlrpc-c refuses it the same way
             raise xmlrpc.client.Fault(-501, f"Parameter that is supposed to be {TYPE_NAMES[param.type]} is not")
         values.append(value)
     return values
@@ -104,7 +106,8 @@ def dispatch(table: MethodTable, authenticate: Callable[[object], Principal], na
     except xmlrpc.client.Fault:
         raise
     except NebulaError as exc:
-        return [False, f"[{name}] {exc.message}", int(exc.code), exc.resource_id, -1]
+        resource_id = exc.resource_id if INT_MIN <= exc.resource_id <= INT_MAX else -1  # an id read from a template
+        return [False, f"[{name}] {exc.message}", int(exc.code), resource_id, -1]
     except Exception:
         log.exception("%s failed", name)
         return [False, f"[{name}] Internal error", int(ErrorCode.INTERNAL), -1, -1]

@@ -8,9 +8,12 @@ the VMs whose ``host_id`` points at the host, so it cannot drift or be released 
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.mysql import MEDIUMTEXT
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAME = String(255)
+# Templates and reports: MariaDB's TEXT stops at 64 KiB, MEDIUMTEXT at 16 MiB (what oned uses for bodies).
+BODY = Text().with_variant(MEDIUMTEXT(), "mysql", "mariadb")
 DEFAULT_PERMISSIONS = 0o600  # OpenNebula's DEFAULT_UMASK 177: owner use + manage
 
 
@@ -32,7 +35,7 @@ class Group(Base):
     __tablename__ = "groups"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(NAME, unique=True)
-    template: Mapped[str] = mapped_column(Text, default="[]")
+    template: Mapped[str] = mapped_column(BODY, default="[]")
 
 
 class User(Base):
@@ -43,7 +46,7 @@ class User(Base):
     gid: Mapped[int] = mapped_column(ForeignKey("groups.id"))
     auth_driver: Mapped[str] = mapped_column(String(64), default="core")
     enabled: Mapped[bool] = mapped_column(default=True)
-    template: Mapped[str] = mapped_column(Text, default="[]")
+    template: Mapped[str] = mapped_column(BODY, default="[]")
 
 
 class Membership(Base):
@@ -78,8 +81,8 @@ class Host(Base):
     total_cpu: Mapped[int] = mapped_column(Integer, default=0)  # cores x 100, from monitoring
     total_mem: Mapped[int] = mapped_column(Integer, default=0)  # KB, from monitoring
     last_mon_time: Mapped[int] = mapped_column(Integer, default=0)
-    template: Mapped[str] = mapped_column(Text, default="[]")
-    monitoring: Mapped[str] = mapped_column(Text, default="{}")  # last probe's key -> value
+    template: Mapped[str] = mapped_column(BODY, default="[]")
+    monitoring: Mapped[str] = mapped_column(BODY, default="{}")  # last probe's key -> value
 
 
 class VirtualMachine(Owned, Base):
@@ -101,10 +104,10 @@ class VirtualMachine(Owned, Base):
     cpu: Mapped[float] = mapped_column(Float)
     vcpu: Mapped[int] = mapped_column(Integer, default=1)
     memory: Mapped[int] = mapped_column(Integer)  # MB
-    template: Mapped[str] = mapped_column(Text)
-    user_template: Mapped[str] = mapped_column(Text, default="[]")
+    template: Mapped[str] = mapped_column(BODY)
+    user_template: Mapped[str] = mapped_column(BODY, default="[]")
     last_poll: Mapped[int] = mapped_column(Integer, default=0)
-    monitoring: Mapped[str] = mapped_column(Text, default="{}")
+    monitoring: Mapped[str] = mapped_column(BODY, default="{}")
     # The driver step in flight: bumped whenever a step is issued, so a late result is ignored.
     step: Mapped[int] = mapped_column(Integer, default=0)
     hard: Mapped[bool] = mapped_column(default=False)  # the step in flight is the hard variant
@@ -131,7 +134,7 @@ class History(Base):
     estime: Mapped[int] = mapped_column(Integer, default=0)
     eetime: Mapped[int] = mapped_column(Integer, default=0)
     action: Mapped[int] = mapped_column(Integer, default=0)  # HistoryAction that ended it
-    reason: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(BODY, default="")
 
 
 class VirtualNetwork(Owned, Base):
@@ -142,7 +145,7 @@ class VirtualNetwork(Owned, Base):
     bridge: Mapped[str] = mapped_column(String(255), default="")
     vn_mad: Mapped[str] = mapped_column(String(64), default="dummy")
     parent_id: Mapped[int | None] = mapped_column(Integer, default=None)  # a reservation's network
-    template: Mapped[str] = mapped_column(Text, default="[]")
+    template: Mapped[str] = mapped_column(BODY, default="[]")
 
 
 class AddressRange(Base):
@@ -182,7 +185,7 @@ class Image(Owned, Base):
     name: Mapped[str] = mapped_column(NAME)
     state: Mapped[int] = mapped_column(Integer, default=0)
     type: Mapped[int] = mapped_column(Integer, default=0)
-    template: Mapped[str] = mapped_column(Text, default="[]")
+    template: Mapped[str] = mapped_column(BODY, default="[]")
 
 
 class VMTemplate(Owned, Base):
@@ -192,7 +195,7 @@ class VMTemplate(Owned, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(NAME)
     regtime: Mapped[int] = mapped_column(Integer)
-    template: Mapped[str] = mapped_column(Text, default="[]")
+    template: Mapped[str] = mapped_column(BODY, default="[]")
 
 
 class Sequence(Base):

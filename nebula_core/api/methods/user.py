@@ -62,8 +62,8 @@ def register(table: MethodTable, cloud: Cloud) -> None:
         extra boolean before the group list is tolerated."""
         require_admin(caller, "CREATE", "USER")
         gids = groups if isinstance(groups, list) else cli_groups
-        if not all(type(g) is int for g in gids):
-            raise ApiError("Group ids must be integers")
+        if not all(type(g) is int and 0 <= g < 2**31 for g in gids):
+            raise ApiError("Group ids must be integers from 0 to 2147483647")
         driver = driver or users.DEFAULT_AUTH
         stored = auth.stored_form(driver, password)
         with db.write() as session:
