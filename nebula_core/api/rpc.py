@@ -83,8 +83,8 @@ def check_args(method: Method, args: tuple[Any, ...]) -> list[Any]:
             values.append(param.default)
             continue
         value = args[index]
-        if type(value) is not param.type and type(value) not in param.also or type(value) is int and not INT_MIN <= value <= INT_MAX:
-            # an <i8> (or an oversized <int>) where oned reads a 32-bit int: xmlrpc-c refuses it the same way
+        wrong_type = type(value) is not param.type and type(value) not in param.also
+        if wrong_type or type(value) is int and not INT_MIN <= value <= INT_MAX:  # an <i8> where oned reads 32 bits
             raise xmlrpc.client.Fault(-501, f"Parameter that is supposed to be {TYPE_NAMES[param.type]} is not")
         values.append(value)
     return values

@@ -20,7 +20,7 @@ BODIES = {
 }
 
 
-def _retype(new: sa.types.TypeEngine, old: sa.types.TypeEngine) -> None:
+def _retype(new: sa.types.TypeEngine[str], old: sa.types.TypeEngine[str]) -> None:
     if op.get_bind().dialect.name not in ("mysql", "mariadb"):
         return  # SQLite's and PostgreSQL's TEXT have no such limit
     for table, columns in BODIES.items():
