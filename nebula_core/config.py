@@ -36,6 +36,8 @@ class ApiConfig:
     port: int = 2633
     threads: int = 8
     max_request_bytes: int = 4 * 1024 * 1024
+    max_connections: int = 500  # open client connections; beyond it new ones wait
+    idle_timeout: float = 15.0  # seconds a connection may sit idle (oned's KEEPALIVE_TIMEOUT 15)
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ class Config:
 
 
 _POSITIVE = {
-    "database.pool_size", "api.threads", "api.max_request_bytes", "scheduler.interval",
+    "database.pool_size", "api.threads", "api.max_request_bytes", "api.max_connections", "api.idle_timeout", "scheduler.interval",
     "scheduler.max_dispatch", "scheduler.max_per_host", "monitor.host_interval",
     "monitor.vm_interval", "monitor.workers", "drivers.workers", "drivers.timeout",
 }

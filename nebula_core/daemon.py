@@ -54,7 +54,7 @@ class Cloud:
         self.table = methods.build(self)
         app = RPCApp(lambda name, params: dispatch(self.table, self.auth.authenticate, name, params),
                      config.api.max_request_bytes)
-        self.api = APIServer(app, config.api.host, config.api.port, config.api.threads)
+        self.api = APIServer(app, config.api)
 
     def start(self) -> None:
         self.engine.start()

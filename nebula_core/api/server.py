@@ -15,6 +15,7 @@ from typing import Any
 from waitress import wasyncore
 from waitress.server import create_server
 
+from ..config import ApiConfig
 from .views import Document
 
 log = logging.getLogger(__name__)
@@ -96,14 +97,17 @@ def _plain(start_response: StartResponse, status: str, text: str, extra: list[tu
 class APIServer:
     """waitress in a background thread; ``port`` is the one actually bound (0 picks a free one)."""
 
-    def __init__(self, app: RPCApp, host: str, port: int, threads: int) -> None:
+    def __init__(self, app: RPCApp, config: ApiConfig) -> None:
         self._map: dict[int, Any] = {}  # waitress's socket map: closing it all ends the loop
+        # Idle connections are closed after idle_timeout, so that clients that open connections and
+        # send nothing hold a slot for seconds, not minutes.
         self._server = create_server(
-            app, map=self._map, host=host, port=port, threads=threads, max_request_body_size=app.max_body,
-            channel_timeout=60, connection_limit=200, ident="Nebula", clear_untrusted_proxy_headers=True,
+            app, map=self._map, host=config.host, port=config.port, threads=config.threads,
+            max_request_body_size=app.max_body, channel_timeout=config.idle_timeout, connection_limit=config.max_connections,
+            ident="Nebula", clear_untrusted_proxy_headers=True,
         )
         self.port: int = self._server.effective_port
-        self.host = host
+        self.host = config.host
         self._closing = False
         self._thread = threading.Thread(target=self._run, name="api", daemon=True)
 
