@@ -58,6 +58,12 @@ class Database:
             yield session
 
     @contextlib.contextmanager
+    def rows(self) -> Iterator[Connection]:
+        """A connection for Core queries that return plain rows: the hottest reads skip the ORM."""
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         """A session that commits on success and rolls back on any exception."""
         with Session(self._writer, expire_on_commit=False) as session, session.begin():
@@ -102,4 +108,4 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def _sqlite_begin(conn: Connection) -> None:
     mode = "IMMEDIATE" if conn.get_execution_options().get("nebula_write") else "DEFERRED"
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    conn.connection.dbapi_connection.execute(f"BEGIN {mode}")  # type: ignore[union-attr]  # straight to sqlite3: every call pays it

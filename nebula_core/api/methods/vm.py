@@ -86,16 +86,18 @@ def register(table: MethodTable, cloud: Cloud) -> None:
         cloud.scheduler.wake()
         return vm.id
 
+    info_cache = views.RenderCache()
+
     @table.add("one.vm.info", i("id"), b("decrypt", False), access="USE VM")
     def vm_info(caller: Principal, vm_id: int, _decrypt: bool) -> str:
         """The full VM document with every history record."""
-        with db.read() as session:  # the most frequent call: prepared Core statements, plain rows, two round trips
-            conn = session.connection()
+        with db.rows() as conn:  # the most frequent call: prepared Core statements, plain rows, two round trips
             vm = conn.execute(VM_WITH_NAMES, {"vm_id": vm_id}).first()
             authorize(caller, VM, vm_id, vm, Level.USE, read=True)
             assert vm is not None
             records = conn.execute(HISTORY_OF, {"vm_id": vm_id}).all()
-            return views.vm(vm, views.Names(users={vm.uid: vm.uname or ""}, groups={vm.gid: vm.gname or ""}), records)
+        owner = views.Names(users={vm.uid: vm.uname or ""}, groups={vm.gid: vm.gname or ""})
+        return info_cache.text(vm_id, (tuple(vm), tuple(map(tuple, records))), lambda: views.vm(vm, owner, records))
 
     @table.add("one.vm.action", s("action"), i("id"), access="MANAGE VM (ADMIN for resched and the 1.4 deletes)")
     def vm_action(caller: Principal, action: str, vm_id: int) -> int:
@@ -171,7 +173,7 @@ def register(table: MethodTable, cloud: Cloud) -> None:
         body = "".join(views.element(k, v if isinstance(v, str) else str(v)) for k, v in sorted(sample.items()))
         return f"<MONITORING_DATA><MONITORING><ID>{vm_id}</ID>{body}</MONITORING></MONITORING_DATA>"
 
-    rendered = {True: views.RenderCache(), False: views.RenderCache()}  # by full/short form
+    rendered = {True: views.RenderCache(), False: views.RenderCache()}  # pools, by full/short form (escaped)
 
     def pool_entry(row: Any, all_names: views.Names, full: bool) -> str:
         """One VM of a pool, escaped; rendered again only when its row or owner's names changed."""
