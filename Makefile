@@ -34,6 +34,7 @@ test: install $(ONECLI_STAMP)
 
 bench: install
 	$(PY) bench/scale.py
+	$(PY) bench/api.py --all
 
 clean:
 	rm -rf $(VENV) $(ONECLI) var .pytest_cache .hypothesis

@@ -185,7 +185,7 @@ def register(table: MethodTable, cloud: Cloud) -> None:
         with db.read() as session:
             stmt = state_filter(pool_query(VirtualMachine, caller, flag, start, end), state).with_only_columns(*POOL_COLUMNS)
             current = (History.vm_id == VirtualMachine.id) & (History.seq == VirtualMachine.seq)
-            found = list(session.connection().execute(stmt.outerjoin(History, current)))  # plain rows: no ORM
+            found = session.connection().execute(stmt.outerjoin(History, current)).all()  # plain rows: no ORM
             all_names = names(session)
             return views.Document("VM_POOL", (pool_entry(row, all_names, full) for row in found))
 
