@@ -174,6 +174,8 @@ def test_vnet_ranges_holds_and_reservations(cloud: Cloud, tmp_path: Path) -> Non
 def test_user_groups_and_tokens(cloud: Cloud) -> None:
     cli(cloud, "onegroup", "create", "devs")
     assert cli(cloud, "oneuser", "create", "bob", "pw").stdout.strip() == "ID: 2"
+    refused = cli(cloud, "oneuser", "create", "carol", "pw", "--driver", "nosuch", ok=False).stderr
+    assert "unknown auth driver 'nosuch'" in refused and "installed: core" in refused
     cli(cloud, "oneuser", "chgrp", "2", "100")  # bob leaves users (1) for devs (100)
     cli(cloud, "oneuser", "addgroup", "2", "1")
     lines = cli(cloud, "nebula", "user", "show", "2").stdout.splitlines()

@@ -38,7 +38,7 @@ TOKEN_COLUMNS: list[Column[LoginToken]] = [
 
 
 def user_create(client: Client, args: argparse.Namespace) -> Output:
-    return created(client.user_allocate(args.name, args.password, args.groups))
+    return created(client.user_allocate(args.name, args.password, args.groups, driver=args.driver))
 
 
 def user_list(client: Client, args: argparse.Namespace) -> Output:
@@ -99,6 +99,7 @@ def register(user: Commands) -> None:
     create = user.add("create", user_create, "create a user (core authentication, group users unless --group)")
     create.add_argument("name", metavar="NAME")
     create.add_argument("password", metavar="PASSWORD")
+    create.add_argument("--driver", default="", metavar="AUTH_DRIVER", help="an installed auth driver (default: core)")
     create.add_argument("--group", dest="groups", metavar="GID", type=int, action="append", default=[],
                         help="a group of the user (repeat for more; the first is primary)")
     user.add("list", user_list, "list users")
