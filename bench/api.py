@@ -40,6 +40,8 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is no package: reuse scale.py's helpers as they are
 from scale import free_port, make_database, rss_mb
 
+from nebula_core.config import ApiConfig
+
 TEMPLATE = 'NAME="b" CPU=0.1 MEMORY=64'
 POOL_ARGS = (-2, -1, -1, -1)  # every VM of every user, whatever its state (DONE aside)
 CALL_TIMEOUT = 300.0  # seconds: a hung daemon ends the run instead of hanging it
@@ -243,7 +245,7 @@ def count_vms(rpc: xmlrpc.client.ServerProxy, session: str) -> int:
 class Daemon:
     """A daemon on a fresh database in a temporary directory, started as bench/scale.py starts it."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, api_threads: int) -> None:
         self.kind = kind
         self.workdir = Path(tempfile.mkdtemp(prefix="nebula-bench-api-"))
         self.url, self._drop = make_database(kind, self.workdir)
@@ -257,7 +259,7 @@ log_level = "WARNING"
 url = "{self.url}"
 [api]
 port = {port}
-threads = 8
+threads = {api_threads}
 [scheduler]
 interval = 1.0
 [monitor]
@@ -311,15 +313,16 @@ one_auth = "{self.workdir}/one_auth"
 def run(kind: str, args: argparse.Namespace) -> list[Row]:
     """Every measurement on one database; the rows are printed as a table before returning."""
     seconds = math.inf if args.calls > 0 else args.seconds
-    daemon = Daemon(kind)
+    daemon = Daemon(kind, args.api_threads)
     rows: list[Row] = []
     notes: list[str] = []
     try:
         session = daemon.wait_ready()
         endpoint = daemon.endpoint
         rpc = proxy(endpoint)
-        print(f"\nNebula API throughput: {kind}, pool of {args.vms_small} then {args.vms_large} held VMs, "
-              + (f"{args.calls} calls" if args.calls > 0 else f"{args.seconds:g} s") + " per measurement", flush=True)
+        print(f"\nNebula API throughput: {kind}, api.threads {args.api_threads}, pool of {args.vms_small} then "
+              f"{args.vms_large} held VMs, " + (f"{args.calls} calls" if args.calls > 0 else f"{args.seconds:g} s")
+              + " per measurement", flush=True)
         ids: list[int] = []
 
         def vm_info() -> Call:
@@ -391,6 +394,7 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=0, help="a fixed number of calls per measurement instead of --seconds")
     parser.add_argument("--vms-small", type=int, default=1000)
     parser.add_argument("--vms-large", type=int, default=10000)
+    parser.add_argument("--api-threads", type=int, default=ApiConfig.threads, help="the daemon's api.threads (its default)")
     args = parser.parse_args()
     if not 0 < args.vms_small <= args.vms_large:
         parser.error("need 0 < --vms-small <= --vms-large")

@@ -34,7 +34,7 @@ class DaemonConfig:
 class ApiConfig:
     host: str = "127.0.0.1"
     port: int = 2633
-    threads: int = 8
+    threads: int = 4  # request workers; more contend for the GIL: 8 served vm.info ~30% slower than 4 (bench/api.py)
     max_request_bytes: int = 4 * 1024 * 1024
     max_connections: int = 500  # open client connections; beyond it new ones wait
     idle_timeout: float = 15.0  # seconds a connection may sit idle (oned's KEEPALIVE_TIMEOUT 15)
