@@ -72,6 +72,12 @@ class NetworkConfig:
 
 
 @dataclass(frozen=True)
+class HooksConfig:
+    workers: int = 4  # threads observers run in; a hung one costs a thread, replaced
+    timeout: float = 10.0  # seconds one observer may take per event
+
+
+@dataclass(frozen=True)
 class Config:
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -81,6 +87,7 @@ class Config:
     drivers: DriversConfig = field(default_factory=DriversConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
+    hooks: HooksConfig = field(default_factory=HooksConfig)
 
     @property
     def var_path(self) -> Path:
@@ -104,7 +111,7 @@ class Config:
 _POSITIVE = {
     "database.pool_size", "api.threads", "api.max_request_bytes", "api.max_connections", "api.idle_timeout", "scheduler.interval",
     "scheduler.max_dispatch", "scheduler.max_per_host", "monitor.host_interval",
-    "monitor.vm_interval", "monitor.workers", "drivers.workers", "drivers.timeout",
+    "monitor.vm_interval", "monitor.workers", "drivers.workers", "drivers.timeout", "hooks.workers", "hooks.timeout",
 }
 
 
@@ -167,5 +174,5 @@ def load(path: str | os.PathLike[str] | None = None, overrides: dict[str, dict[s
 _SECTION_TYPES: dict[str, type] = {
     "daemon": DaemonConfig, "database": DatabaseConfig, "api": ApiConfig,
     "scheduler": SchedulerConfig, "monitor": MonitorConfig, "drivers": DriversConfig,
-    "auth": AuthConfig, "network": NetworkConfig,
+    "auth": AuthConfig, "network": NetworkConfig, "hooks": HooksConfig,
 }

@@ -13,7 +13,9 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 from .api import methods
 from .api.rpc import dispatch
@@ -25,9 +27,11 @@ from .drivers.manager import Drivers
 from .drivers.runner import Runner
 from .drivers.vmm import DriverContext
 from .engine import Engine
+from .hooks.events import ApiCallDone
+from .hooks.manager import Hooks
 from .monitor import Monitor
 from .scheduler import Scheduler
-from .users import DEFAULT_AUTH, Authenticator, bootstrap
+from .users import DEFAULT_AUTH, Authenticator, Principal, bootstrap
 
 log = logging.getLogger("nebula")
 
@@ -46,17 +50,31 @@ class Cloud:
         self.credentials = bootstrap(self.db, config.one_auth_path, lambda password: self.auth.stored_form(DEFAULT_AUTH, password))
         self.runner = Runner(config.drivers.workers, "driver")
         self.monitor_runner = Runner(config.monitor.workers, "monitor")
-        self.engine = Engine(self.db, self.drivers, self.runner, str(var), config.drivers.timeout)
+        self.hooks = Hooks(self.db, config.hooks.workers, config.hooks.timeout)
+        self.hooks.load_entry_points()
+        self.engine = Engine(self.db, self.drivers, self.runner, str(var), config.drivers.timeout, self.hooks)
         self.scheduler = Scheduler(self.db, self.engine, config.scheduler.interval, config.scheduler.max_dispatch,
                                    config.scheduler.max_per_host)
         self.monitor = Monitor(self.db, self.engine, self.drivers, self.monitor_runner, config.monitor.host_interval,
                                config.monitor.vm_interval, config.drivers.timeout, on_host_ready=self.scheduler.wake)
         self.table = methods.build(self)
-        app = RPCApp(lambda name, params: dispatch(self.table, self.auth.authenticate, name, params),
-                     config.api.max_request_bytes)
+        app = RPCApp(self._call, config.api.max_request_bytes)
         self.api = APIServer(app, config.api)
 
+    def _call(self, name: str, params: tuple[Any, ...]) -> list[Any]:
+        """One API call; the hooks hear of it when one listens (``api_call_done``)."""
+        if "api_call_done" not in self.hooks.listening:
+            return dispatch(self.table, self.auth.authenticate, name, params)
+        start = time.perf_counter()
+
+        def done(method: str, caller: Principal | None, code: int) -> None:
+            uid = caller.uid if caller is not None else -1
+            self.hooks.notify(ApiCallDone(method, uid, code, round(time.perf_counter() - start, 6)))
+
+        return dispatch(self.table, self.auth.authenticate, name, params, done)
+
     def start(self) -> None:
+        self.hooks.start()
         self.engine.start()
         resumed = self.engine.reconcile()
         if resumed:
@@ -73,6 +91,7 @@ class Cloud:
         self.engine.stop()
         self.runner.stop()
         self.monitor_runner.stop()
+        self.hooks.stop()
         self.db.dispose()
 
 

@@ -27,6 +27,8 @@ from .drivers.manager import Drivers
 from .drivers.runner import Runner
 from .drivers.vmm import Capability, Observation, PowerState
 from .errors import ActionError, NoExistsError
+from .hooks.events import VMStateChanged
+from .hooks.manager import Hooks
 from .lifecycle import Op, Position
 from .states import HistoryAction as HA
 from .states import LCMState as L
@@ -136,8 +138,9 @@ def set_error(vm: VirtualMachine, message: str) -> None:
 class Engine:
     """Moves VMs through the life-cycle; the only code that changes a VM's position."""
 
-    def __init__(self, db: Database, drivers: Drivers, runner: Runner, var_dir: str, timeout: float) -> None:
+    def __init__(self, db: Database, drivers: Drivers, runner: Runner, var_dir: str, timeout: float, hooks: Hooks) -> None:
         self.db = db
+        self.hooks = hooks
         self.drivers = drivers
         self.runner = runner
         self.var_dir = var_dir
@@ -267,6 +270,7 @@ class Engine:
         vm.prev_state, vm.prev_lcm_state = vm.state, vm.lcm_state
         vm.state, vm.lcm_state = int(state), int(lcm)
         log.debug("VM %d: %s -> %s (%s)", vm.id, vm_state_name(*old), vm_state_name(state, lcm), reason)
+        self.hooks.record(session, VMStateChanged(vm.id, old[0].name, old[1].name, state.name, lcm.name, reason))
         history = self._current_history(session, vm) if vm.seq >= 0 else None
         if history is not None and vm.host_id is not None:
             _stamp(history, lcm, old, now)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from functools import partial
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from .db import Database, History, Host, VirtualMachine
 from .drivers import replies
@@ -23,6 +24,7 @@ from .drivers.manager import Drivers
 from .drivers.runner import Runner
 from .drivers.vmm import Observation
 from .engine import Engine, HostLost, Observed
+from .hooks.events import HostStateChanged
 from .states import HostState, LCMState, VMState
 from .template import Template
 
@@ -94,7 +96,7 @@ class Monitor:
                 template.set("ERROR", f"{time.strftime('%a %b %d %H:%M:%S %Y')}: {error}")
                 host.template = template.to_json()
                 if host.state != HostState.ERROR and host.state != HostState.DISABLED:
-                    host.prev_state, host.state = host.state, int(HostState.ERROR)
+                    self._move(session, host, HostState.ERROR, f"monitor: {error}")
                     log.warning("host %s is in ERROR: %s", host.name, error)
                     self._host_lost(host_id)
                 return
@@ -109,8 +111,12 @@ class Monitor:
             }
             host.monitoring = json.dumps(monitoring)
             if host.state in (HostState.INIT, HostState.ERROR):
-                host.prev_state, host.state = host.state, int(HostState.MONITORED)
+                self._move(session, host, HostState.MONITORED, "monitor: probed")
         self.on_host_ready()
+
+    def _move(self, session: Session, host: Host, state: HostState, reason: str) -> None:
+        self.engine.hooks.record(session, HostStateChanged(host.id, host.name, HostState(host.state).name, state.name, reason))
+        host.prev_state, host.state = host.state, int(state)
 
     def _host_lost(self, host_id: int) -> None:
         """A host in ERROR: its running VMs can no longer be seen, so they are UNKNOWN."""

@@ -4,61 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
-import pyone
-from helpers import wait_for
+from helpers import connect, free_port, start_daemon, stop_daemon, wait_for
 
 from nebula_core.states import LCMState, VMState
 
 VMS = 12
-
-
-def start_daemon(tmp_path: Path, database_url: str, port: int) -> subprocess.Popen[bytes]:
-    config = tmp_path / "nebula.toml"
-    config.write_text(f"""
-[daemon]
-var_dir = "{tmp_path / 'var'}"
-log_level = "WARNING"
-[database]
-url = "{database_url}"
-[api]
-port = {port}
-[scheduler]
-interval = 0.3
-[monitor]
-host_interval = 0.3
-vm_interval = 0.3
-[auth]
-one_auth = "{tmp_path / 'one_auth'}"
-""")
-    log = open(tmp_path / "daemon.log", "ab")
-    return subprocess.Popen([sys.executable, "-m", "nebula_core", "--config", str(config)], stdout=log, stderr=log)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def connect(tmp_path: Path, port: int) -> Any:
-    session = wait_for(lambda: (tmp_path / "one_auth").exists() and (tmp_path / "one_auth").read_text().strip(), what="one_auth")
-    one = pyone.OneServer(f"http://127.0.0.1:{port}/RPC2", session=session)
-
-    def answers() -> bool:
-        try:
-            return bool(one.system.version())
-        except Exception:
-            return False
-
-    wait_for(answers, timeout=30, what="the API")
-    return one
 
 
 def test_sigkill_mid_work_loses_nothing(tmp_path: Path, database_url: str) -> None:
@@ -95,8 +47,4 @@ def test_sigkill_mid_work_loses_nothing(tmp_path: Path, database_url: str) -> No
         wait_for(lambda: one.vm.info(ids[0]).STATE == VMState.DONE, timeout=30, what="terminate finished after restart")
         assert len(one.vn.info(vnet_id).AR_POOL.AR[0].LEASES.LEASE) == VMS - 1
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        try:
-            daemon.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
+        stop_daemon(daemon)

@@ -90,13 +90,34 @@ def check_args(method: Method, args: tuple[Any, ...]) -> list[Any]:
     return values
 
 
-def dispatch(table: MethodTable, authenticate: Callable[[object], Principal], name: str, params: tuple[Any, ...]) -> list[Any]:
-    """Run one call and shape its reply; never raises anything but an XML-RPC Fault."""
+Observer = Callable[[str, "Principal | None", int], None]  # method, caller (None: not authenticated), code
+
+
+def dispatch(table: MethodTable, authenticate: Callable[[object], Principal], name: str, params: tuple[Any, ...],
+             observe: Observer | None = None) -> list[Any]:
+    """Run one call and shape its reply; never raises anything but an XML-RPC Fault.
+
+    ``observe`` hears of every call with its outcome: 0, OpenNebula's error code, or the fault's.
+    """
+    try:
+        caller, reply = _answer(table, authenticate, name, params)
+    except xmlrpc.client.Fault as fault:
+        if observe is not None:
+            observe(name, None, fault.faultCode)
+        raise
+    if observe is not None:
+        observe(name, caller, 0 if reply[0] else reply[2])
+    return reply
+
+
+def _answer(table: MethodTable, authenticate: Callable[[object], Principal], name: str,
+            params: tuple[Any, ...]) -> tuple[Principal | None, list[Any]]:
     method = table.methods.get(name)
     if method is None:
         raise xmlrpc.client.Fault(-506, f"Method '{name}' not defined")
     if not params:
         raise xmlrpc.client.Fault(-500, "Subscript of xmlrpc_c::paramList out of bounds")
+    caller = None
     try:
         if type(params[0]) is not str:
             raise xmlrpc.client.Fault(-501, "Parameter that is supposed to be a string is not")
@@ -107,9 +128,9 @@ def dispatch(table: MethodTable, authenticate: Callable[[object], Principal], na
         raise
     except NebulaError as exc:
         resource_id = exc.resource_id if INT_MIN <= exc.resource_id <= INT_MAX else -1  # an id read from a template
-        return [False, f"[{name}] {exc.message}", int(exc.code), resource_id, -1]
+        return caller, [False, f"[{name}] {exc.message}", int(exc.code), resource_id, -1]
     except Exception:
         log.exception("%s failed", name)
-        return [False, f"[{name}] Internal error", int(ErrorCode.INTERNAL), -1, -1]
+        return caller, [False, f"[{name}] Internal error", int(ErrorCode.INTERNAL), -1, -1]
     assert value != "", f"{name} must not return an empty string (pyone cannot read it)"
-    return [True, value, 0]
+    return caller, [True, value, 0]

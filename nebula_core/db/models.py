@@ -204,3 +204,14 @@ class Sequence(Base):
     __tablename__ = "sequences"
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     next_id: Mapped[int] = mapped_column(Integer)
+
+
+class HookEvent(Base):
+    """A committed change waiting for its hooks (an outbox): written in the change's transaction,
+    deleted once its hooks ran, so a daemon killed in between delivers it after restart."""
+
+    __tablename__ = "hook_events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)  # SQLite: the rowid
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(BODY)
+    created: Mapped[int] = mapped_column(Integer)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from ... import users, vms
 from ...db import Group, Membership
 from ...errors import ActionError, InternalError
+from ...hooks.events import GroupCreated, GroupDeleted
 from ...permissions import Level, denial
 from ...users import Principal
 from .. import views
@@ -39,6 +40,7 @@ def register(table: MethodTable, cloud: Cloud) -> None:
                 raise InternalError(f"NAME is already taken by GROUP {taken}.")
             group = Group(id=db.next_id(session, "group"), name=name)
             session.add(group)
+            cloud.hooks.record(session, GroupCreated(group.id, group.name))
             return group.id
 
     @table.add("one.group.info", i("id"), b("decrypt", False), access="members and admins (USE GROUP)")
@@ -71,6 +73,7 @@ def register(table: MethodTable, cloud: Cloud) -> None:
             if members(session, gid):
                 raise ActionError(f"Cannot delete group. Group {gid} is not empty.")
             session.delete(group)
+            cloud.hooks.record(session, GroupDeleted(group.id, group.name))
         return gid
 
     @table.add("one.grouppool.info", access="any user (rows: its own groups)")

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 from ... import hosts, vms
 from ...db import Host, VirtualMachine
 from ...errors import ActionError
+from ...hooks.events import HostCreated, HostDeleted, HostStateChanged
 from ...permissions import Level
+from ...states import HostState
 from ...users import Principal
 from .. import views
 from ..rpc import MethodTable, Param, b, i, s
@@ -53,6 +55,7 @@ def register(table: MethodTable, cloud: Cloud) -> None:
         tm_mad = cluster if isinstance(cluster, str) else "dummy"
         with db.write() as session:
             host = hosts.allocate(db, session, cloud.drivers, name, im_mad, vm_mad, tm_mad)
+            cloud.hooks.record(session, HostCreated(host.id, host.name))
         cloud.monitor.probe_now(host.id)
         return host.id
 
@@ -69,7 +72,9 @@ def register(table: MethodTable, cloud: Cloud) -> None:
         """Remove a host that runs no VM."""
         require_admin(caller, Level.ADMIN, "HOST", host_id)
         with db.write() as session:
-            hosts.remove(session, hosts.get(session, host_id))
+            host = hosts.get(session, host_id)
+            hosts.remove(session, host)
+            cloud.hooks.record(session, HostDeleted(host.id, host.name))
         return host_id
 
     @table.add("one.host.status", i("id"), i("status"), access="admins (ADMIN HOST)")
@@ -77,7 +82,11 @@ def register(table: MethodTable, cloud: Cloud) -> None:
         """0 enable (monitor again), 1 disable (no new VMs), 2 offline."""
         require_admin(caller, Level.ADMIN, "HOST", host_id)
         with db.write() as session:
-            hosts.set_status(hosts.get(session, host_id), status)
+            host = hosts.get(session, host_id)
+            hosts.set_status(host, status)
+            if host.state != host.prev_state:
+                cloud.hooks.record(session, HostStateChanged(host.id, host.name, HostState(host.prev_state).name,
+                                                             HostState(host.state).name, "api"))
         cloud.monitor.probe_now(host_id)
         return host_id
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from ... import vms
 from ...db import VMTemplate
 from ...errors import InternalError
+from ...hooks.events import VMAllocated
 from ...permissions import Level
 from ...template import Template
 from ...users import Principal
@@ -80,6 +81,7 @@ def register(table: MethodTable, cloud: Cloud) -> None:
                 template.set("NAME", name)
             template.set("TEMPLATE_ID", str(template_id))
             vm = vms.allocate(db, session, template, caller, hold, default_name=found.name)
+            cloud.hooks.record(session, VMAllocated(vm.id, vm.uid, vm.name))
         cloud.scheduler.wake()
         return vm.id
 

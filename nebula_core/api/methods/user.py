@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ... import users, vms
 from ...db import LoginToken, User, VirtualMachine, VirtualNetwork, VMTemplate
 from ...errors import ActionError, ApiError, NoExistsError
+from ...hooks.events import UserCreated, UserDeleted
 from ...permissions import Level, denial
 from ...states import VMState
 from ...users import Principal
@@ -67,7 +68,9 @@ def register(table: MethodTable, cloud: Cloud) -> None:
         driver = driver or users.DEFAULT_AUTH
         stored = auth.stored_form(driver, password)
         with db.write() as session:
-            return users.create(db, session, name, stored, driver, gids).id
+            user = users.create(db, session, name, stored, driver, gids)
+            cloud.hooks.record(session, UserCreated(user.id, user.name))
+            return user.id
 
     @table.add("one.user.info", i("id"), b("decrypt", False), access="the user itself and admins (USE USER)")
     def user_info(caller: Principal, user_id: int, _decrypt: bool) -> str:
@@ -86,6 +89,7 @@ def register(table: MethodTable, cloud: Cloud) -> None:
             _refuse_if_owner(session, user_id)
             session.execute(delete(VirtualMachine).where(VirtualMachine.uid == user_id))
             session.delete(user)
+            cloud.hooks.record(session, UserDeleted(user.id, user.name))
         auth.forget(user_id)
         return user_id
 

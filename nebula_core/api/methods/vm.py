@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ... import hosts, vms
 from ...db import Group, History, Host, User, VirtualMachine
 from ...errors import ActionError, ApiError
+from ...hooks.events import VMAllocated
 from ...permissions import Level
 from ...states import HostState, VMState
 from ...users import Principal
@@ -83,6 +84,7 @@ def register(table: MethodTable, cloud: Cloud) -> None:
         template = vms.parse_template(text)
         with db.write() as session:
             vm = vms.allocate(db, session, template, caller, hold)
+            cloud.hooks.record(session, VMAllocated(vm.id, vm.uid, vm.name))
         cloud.scheduler.wake()
         return vm.id
 

@@ -1,0 +1,86 @@
+"""Every event a hook plugin may react to: implement the functions you need, by these names.
+
+A hook plugin is any object (a module, a class instance) with functions marked by
+``nebula_core.hooks.hookimpl`` and named as below, registered under the ``nebula.hooks``
+entry-point namespace::
+
+    [project.entry-points."nebula.hooks"]
+    audit = "nebula_audit"          # a module with @hookimpl def vm_state_changed(event): ...
+
+These are observers: they run after the change is committed, off the request path, one call at
+a time per event, each within ``hooks.timeout`` seconds. What they raise is logged and does not
+undo or delay the change. Each committed event reaches them at least once, also across a daemon
+killed before delivery (so an observer may see an event twice: make it idempotent).
+``api_call_done`` is the exception: it is delivered from memory, best effort.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from .events import (
+    ApiCallDone,
+    GroupCreated,
+    GroupDeleted,
+    HostCreated,
+    HostDeleted,
+    HostStateChanged,
+    UserCreated,
+    UserDeleted,
+    VMAllocated,
+    VMStateChanged,
+)
+
+PROJECT = "nebula"
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+@hookspec
+def vm_allocated(event: VMAllocated) -> None:
+    """A VM was created: one.vm.allocate or one.template.instantiate."""
+
+
+@hookspec
+def vm_state_changed(event: VMStateChanged) -> None:
+    """A VM changed STATE or LCM_STATE: every transition, whoever caused it (API, scheduler,
+    driver result, monitor: UNKNOWN when its host is lost or it vanished, a delete from any state)."""
+
+
+@hookspec
+def host_created(event: HostCreated) -> None:
+    """A host was registered."""
+
+
+@hookspec
+def host_state_changed(event: HostStateChanged) -> None:
+    """A host changed STATE: INIT → MONITORED, → ERROR when a probe fails (``reason``), back, or an admin's enable/disable/offline."""
+
+
+@hookspec
+def host_deleted(event: HostDeleted) -> None:
+    """A host was removed."""
+
+
+@hookspec
+def user_created(event: UserCreated) -> None:
+    """A user was created."""
+
+
+@hookspec
+def user_deleted(event: UserDeleted) -> None:
+    """A user was deleted."""
+
+
+@hookspec
+def group_created(event: GroupCreated) -> None:
+    """A group was created."""
+
+
+@hookspec
+def group_deleted(event: GroupDeleted) -> None:
+    """A group was deleted."""
+
+
+@hookspec
+def api_call_done(event: ApiCallDone) -> None:
+    """An API call was answered (method, caller, outcome, time): for auditing and metrics."""
