@@ -16,7 +16,7 @@ from conftest import make_config
 from helpers import connect, free_port, start_daemon, stop_daemon, wait_for
 
 from nebula_core.daemon import Cloud
-from nebula_core.hooks import hookimpl
+from nebula_core.hooks import HookRefusal, hookimpl
 from nebula_core.hooks.events import ApiCallDone, Event, HostStateChanged, VMStateChanged
 from nebula_core.states import LCMState, VMState
 
@@ -131,7 +131,7 @@ def test_monitor_caused_transitions_reach_the_hooks(hooked: Any) -> None:
 
 HOOK_MODULE = '''
 import json, os, time
-from nebula_core.hooks import hookimpl
+from nebula_core.hooks import HookRefusal, hookimpl
 
 @hookimpl
 def vm_state_changed(event):
@@ -179,3 +179,67 @@ def test_events_committed_before_sigkill_are_delivered_after_restart(tmp_path: P
         wait_for(lambda: expected <= heard(), timeout=30, what="every transition heard after the restart")
     finally:
         stop_daemon(daemon)
+
+
+class Quota:
+    """Policies: cap MEMORY at 256, refuse names starting with "big", veto host node1."""
+
+    @hookimpl
+    def vm_allocate_policy(self, template: Any, owner: Any) -> None:
+        if (template.get_str("NAME") or "").startswith("big"):
+            raise HookRefusal(f"user {owner.uid} may not run big VMs")
+        if int(template.get_str("MEMORY") or 0) > 256:
+            template.set("MEMORY", "256")
+
+    @hookimpl
+    def vm_placement_policy(self, vm_id: int, host_id: int, host_name: str) -> None:
+        if host_name == "node1":
+            raise HookRefusal("node1 is kept for the database")
+
+
+def test_policy_hooks_amend_refuse_and_veto(tmp_path: Path, database_url: str) -> None:
+    cloud = Cloud(make_config(tmp_path, database_url, hooks={"timeout": 0.5}))
+    cloud.hooks.register(Quota())
+    cloud.start()
+    try:
+        one = pyone.OneServer(cloud.api.endpoint, session=Path(cloud.config.one_auth_path).read_text().strip())
+        with pytest.raises(pyone.OneActionException, match="Refused by hook Quota: user 0 may not run big VMs"):
+            one.vm.allocate('NAME = "big-1" CPU = 1 MEMORY = 64')
+        assert one.vmpool.info(-2, -1, -1, -1).VM == []  # nothing half-made
+        template_id = one.template.allocate('NAME = "big" CPU = 1 MEMORY = 64')
+        with pytest.raises(pyone.OneActionException, match="may not run big VMs"):
+            one.template.instantiate(template_id, "big-2", False, "", False)
+        vm_id = one.vm.allocate('NAME = "web" CPU = 0.1 MEMORY = 4096')
+        assert one.vm.info(vm_id).TEMPLATE["MEMORY"] == "256"  # amended before it was stored
+
+        one.host.allocate("node1", "dummy", "dummy", -1)
+        wait_for(lambda: "node1 is kept for the database" in one.vm.info(vm_id).USER_TEMPLATE.get("SCHED_MESSAGE", ""),
+                 what="the veto in SCHED_MESSAGE")
+        assert one.vm.info(vm_id).STATE == VMState.PENDING
+        node2 = one.host.allocate("node2", "dummy", "dummy", -1)
+        wait_for(lambda: one.vm.info(vm_id).LCM_STATE == LCMState.RUNNING, what="VM RUNNING elsewhere")
+        assert one.vm.info(vm_id).HISTORY_RECORDS.HISTORY[-1].HID == node2
+    finally:
+        cloud.stop()
+
+
+def test_a_policy_that_hangs_or_fails_refuses(tmp_path: Path, database_url: str) -> None:
+    """Fail closed, within the deadline: a policy that cannot answer does not let changes through."""
+
+    class Hangs:
+        @hookimpl
+        def vm_allocate_policy(self, template: Any, owner: Any) -> None:
+            time.sleep(10)
+
+    cloud = Cloud(make_config(tmp_path, database_url, hooks={"timeout": 0.5}))
+    cloud.hooks.register(Hangs())
+    cloud.start()
+    try:
+        one = pyone.OneServer(cloud.api.endpoint, session=Path(cloud.config.one_auth_path).read_text().strip())
+        start = time.monotonic()
+        with pytest.raises(pyone.OneActionException, match="policy hook Hangs failed .*timed out after 0.5s"):
+            one.vm.allocate(VM)
+        assert time.monotonic() - start < 3
+        assert one.vmpool.info(-2, -1, -1, -1).VM == []
+    finally:
+        cloud.stop()

@@ -2,8 +2,8 @@
 
 import pluggy
 
-from .specs import PROJECT
+from .specs import PROJECT, HookRefusal
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
-__all__ = ["hookimpl"]
+__all__ = ["HookRefusal", "hookimpl"]

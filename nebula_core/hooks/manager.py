@@ -12,6 +12,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from functools import partial
 from importlib.metadata import entry_points
 from typing import Any
@@ -64,7 +65,7 @@ class Hooks:
     def register(self, plugin: Any, name: str | None = None) -> None:
         """Add a hook plugin (an object with ``@hookimpl`` functions named as in specs.py); the name shows in logs."""
         self.plugins.register(plugin, name or getattr(plugin, "__name__", None) or type(plugin).__name__)
-        self.listening = frozenset(kind for kind in KINDS if getattr(self.plugins.hook, kind).get_hookimpls())
+        self.listening = frozenset(name for name in (*KINDS, *specs.POLICIES) if getattr(self.plugins.hook, name).get_hookimpls())
 
     # -- events --------------------------------------------------------------------------
 
@@ -79,6 +80,43 @@ class Hooks:
         if event.kind in self.listening:
             self._memory.put(event)
             self._wake.set()
+
+    def check(self, policy: str, **arguments: Any) -> None:
+        """Run the ``policy`` hooks in turn, each within the deadline; raise HookRefusal if one refuses,
+        fails or does not answer (fail closed)."""
+        if policy not in self.listening:
+            return
+        for impl in getattr(self.plugins.hook, policy).get_hookimpls():
+            refusal, error = self._ask(impl, policy, arguments)
+            if refusal is not None:
+                raise specs.HookRefusal(f"Refused by hook {impl.plugin_name}: {refusal.message}")
+            if error is not None:
+                log.warning("policy hook %s.%s failed: %s", impl.plugin_name, policy, error)
+                raise specs.HookRefusal(f"Refused: policy hook {impl.plugin_name} failed ({error})")
+
+    def _ask(self, impl: pluggy.HookImpl, policy: str, arguments: dict[str, Any]) -> tuple[Any, BaseException | None]:
+        """One policy hook's answer: (its HookRefusal or None, the error it raised or its timeout)."""
+        def attempt() -> specs.HookRefusal | None:
+            try:
+                impl.function(**arguments)
+            except specs.HookRefusal as refusal:
+                return refusal
+            return None
+
+        return self._call(attempt, f"hook {impl.plugin_name}.{policy}")
+
+    def _call(self, function: Callable[[], Any], label: str) -> tuple[Any, BaseException | None]:
+        """``function()`` in a worker, waited for at most the deadline: (result, error or timeout)."""
+        answer: list[tuple[Any, BaseException | None]] = []
+        done = threading.Event()
+
+        def finished(result: Any, error: BaseException | None) -> None:
+            answer.append((result, error))
+            done.set()
+
+        self._runner.submit(function, finished, self.timeout, label)
+        done.wait()
+        return answer[0]
 
     # -- delivery ------------------------------------------------------------------------
 
@@ -132,12 +170,6 @@ class Hooks:
             self._run_observer(impl, event)
 
     def _run_observer(self, impl: pluggy.HookImpl, event: Event) -> None:
-        done = threading.Event()
-
-        def finished(_result: Any, error: BaseException | None) -> None:
-            if error is not None:
-                log.warning("hook %s.%s failed on %s: %s: %s", impl.plugin_name, event.kind, event, type(error).__name__, error)
-            done.set()
-
-        self._runner.submit(partial(impl.function, event=event), finished, self.timeout, f"hook {impl.plugin_name}.{event.kind}")
-        done.wait()
+        _, error = self._call(partial(impl.function, event=event), f"hook {impl.plugin_name}.{event.kind}")
+        if error is not None:
+            log.warning("hook %s.%s failed on %s: %s: %s", impl.plugin_name, event.kind, event, type(error).__name__, error)

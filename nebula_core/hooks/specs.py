@@ -7,17 +7,25 @@ entry-point namespace::
     [project.entry-points."nebula.hooks"]
     audit = "nebula_audit"          # a module with @hookimpl def vm_state_changed(event): ...
 
-These are observers: they run after the change is committed, off the request path, one call at
-a time per event, each within ``hooks.timeout`` seconds. What they raise is logged and does not
-undo or delay the change. Each committed event reaches them at least once, also across a daemon
-killed before delivery (so an observer may see an event twice: make it idempotent).
-``api_call_done`` is the exception: it is delivered from memory, best effort.
+Two kinds, kept apart:
+
+- Observers (``vm_state_changed`` ...) run after the change is committed, off the request path,
+  one call at a time per event, each within ``hooks.timeout`` seconds. What they raise is logged
+  and does not undo or delay the change. Each committed event reaches them at least once, also
+  across a daemon killed before delivery (so an observer may see an event twice: make it
+  idempotent). ``api_call_done`` is the exception: it is delivered from memory, best effort.
+- Policies (``*_policy``) run before a change, in its path, within ``hooks.timeout``: they may
+  amend what is asked, or refuse it by raising ``HookRefusal("what the user reads")``. A policy
+  that fails or does not answer in time refuses too (fail closed).
 """
 
 from __future__ import annotations
 
 import pluggy
 
+from ..errors import ActionError
+from ..template import Template
+from ..users import Principal
 from .events import (
     ApiCallDone,
     GroupCreated,
@@ -33,6 +41,11 @@ from .events import (
 
 PROJECT = "nebula"
 hookspec = pluggy.HookspecMarker(PROJECT)
+POLICIES = ("vm_allocate_policy", "vm_placement_policy")
+
+
+class HookRefusal(ActionError):
+    """Raised by a policy hook to refuse a change; the API answers ACTION (0x800) with the message."""
 
 
 @hookspec
@@ -84,3 +97,19 @@ def group_deleted(event: GroupDeleted) -> None:
 @hookspec
 def api_call_done(event: ApiCallDone) -> None:
     """An API call was answered (method, caller, outcome, time): for auditing and metrics."""
+
+
+# -- policies ------------------------------------------------------------------------------------
+
+
+@hookspec
+def vm_allocate_policy(template: Template, owner: Principal) -> None:
+    """Before a VM is created (allocate or instantiate): amend ``template`` in place (defaults, caps)
+    or raise HookRefusal. ``owner`` is who asks (uid, gid, groups, is_admin). NAME is absent when
+    the VM will get a default one (``<template>-<id>``)."""
+
+
+@hookspec
+def vm_placement_policy(vm_id: int, host_id: int, host_name: str) -> None:
+    """Before the scheduler puts a PENDING VM on a host: raise HookRefusal to veto it for this
+    cycle; the VM stays PENDING and its SCHED_MESSAGE gives the reason."""

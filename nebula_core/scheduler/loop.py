@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
@@ -15,11 +16,13 @@ from sqlalchemy.orm import Session
 from ..db import Database, Host, VirtualMachine
 from ..engine import Engine
 from ..errors import NebulaError
+from ..hooks import HookRefusal
 from ..states import HostState, LCMState, VMState
 from ..template import Template
 from .placement import HostSlot, PendingVM, host_variables, plan, stamp
 
 log = logging.getLogger(__name__)
+VETO_SECONDS = 60.0  # a host a policy hook vetoed for a VM is not proposed again for it meanwhile
 
 BATCH_WAIT = 0.2  # seconds to let a burst of submits gather before a woken cycle
 
@@ -34,6 +37,7 @@ class Scheduler:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
+        self._vetoes: dict[int, dict[int, float]] = {}  # vm -> host -> until when a policy hook's veto holds
 
     def start(self) -> None:
         self._thread.start()
@@ -70,9 +74,10 @@ class Scheduler:
                 return 0
             hosts = self._hosts(session)
         result = plan(pending + moving, hosts, self.max_dispatch, self.max_per_host)
+        placements = self._allowed(result.placements, result.why, {host.id: host.name for host in hosts})
         moved = {vm.id for vm in moving}
-        placed = self.engine.deploy([p for p in result.placements if p[0] not in moved]) if result.placements else []
-        for vm_id, host_id in (p for p in result.placements if p[0] in moved):
+        placed = self.engine.deploy([p for p in placements if p[0] not in moved]) if placements else []
+        for vm_id, host_id in (p for p in placements if p[0] in moved):
             try:
                 self.engine.migrate(vm_id, host_id, live=False, reason="scheduler:resched")
                 placed.append(vm_id)
@@ -80,6 +85,31 @@ class Scheduler:
                 log.warning("rescheduling VM %d failed: %s", vm_id, exc.message)
         self._record_why({vm_id: why for vm_id, why in result.why.items() if vm_id not in moved})
         return len(placed)
+
+    def _allowed(self, placements: list[tuple[int, int]], why: dict[int, str], names: dict[int, str]) -> list[tuple[int, int]]:
+        """The placements no ``vm_placement_policy`` hook vetoes; a vetoed VM waits, its reason in ``why``."""
+        hooks = self.engine.hooks
+        if "vm_placement_policy" not in hooks.listening:
+            return placements
+        allowed = []
+        for vm_id, host_id in placements:
+            try:
+                hooks.check("vm_placement_policy", vm_id=vm_id, host_id=host_id, host_name=names[host_id])
+            except HookRefusal as refusal:
+                why[vm_id] = refusal.message
+                self._vetoes.setdefault(vm_id, {})[host_id] = time.monotonic() + VETO_SECONDS
+            else:
+                allowed.append((vm_id, host_id))
+                self._vetoes.pop(vm_id, None)
+        return allowed
+
+    def _vetoed_hosts(self, vm_id: int) -> str:
+        """REQUIREMENTS that keep the VM off the hosts a policy hook vetoed for it lately ("" if none)."""
+        now = time.monotonic()
+        hosts = sorted(host for host, until in self._vetoes.get(vm_id, {}).items() if until > now)
+        if not hosts:
+            self._vetoes.pop(vm_id, None)
+        return " & ".join(f"ID != {host}" for host in hosts)
 
     def _wanting(self, session: Session, condition: ColumnElement[bool]) -> list[PendingVM]:
         """VMs that need a host: PENDING ones, or RUNNING ones flagged RESCHED (they must leave theirs)."""
@@ -93,6 +123,9 @@ class Scheduler:
             if "SCHED_" in user_json:  # most VMs name neither: spare parsing their templates
                 user = Template.from_json(user_json)
                 requirements, rank = user.get_str("SCHED_REQUIREMENTS") or "", user.get_str("SCHED_RANK") or ""
+            if vm_id in self._vetoes:
+                vetoed = self._vetoed_hosts(vm_id)
+                requirements = f"({requirements}) & {vetoed}" if requirements and vetoed else requirements or vetoed
             wanting.append(PendingVM(vm_id, cpu, memory, requirements, rank, host_id))
         return wanting
 

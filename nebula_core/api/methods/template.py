@@ -80,6 +80,7 @@ def register(table: MethodTable, cloud: Cloud) -> None:
             if name:
                 template.set("NAME", name)
             template.set("TEMPLATE_ID", str(template_id))
+            cloud.hooks.check("vm_allocate_policy", template=template, owner=caller)
             vm = vms.allocate(db, session, template, caller, hold, default_name=found.name)
             cloud.hooks.record(session, VMAllocated(vm.id, vm.uid, vm.name))
         cloud.scheduler.wake()

@@ -82,6 +82,7 @@ def register(table: MethodTable, cloud: Cloud) -> None:
     def vm_allocate(caller: Principal, text: str, hold: bool) -> int:
         """Create a VM from a template; it is PENDING (or HOLD) and its leases are taken."""
         template = vms.parse_template(text)
+        cloud.hooks.check("vm_allocate_policy", template=template, owner=caller)
         with db.write() as session:
             vm = vms.allocate(db, session, template, caller, hold)
             cloud.hooks.record(session, VMAllocated(vm.id, vm.uid, vm.name))
