@@ -243,3 +243,33 @@ def test_a_policy_that_hangs_or_fails_refuses(tmp_path: Path, database_url: str)
         assert one.vmpool.info(-2, -1, -1, -1).VM == []
     finally:
         cloud.stop()
+
+
+def test_the_example_hook_plugin(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """contrib/example-hooks does what its docstring says: an audit trail, and a cap for regular users."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "contrib" / "example-hooks"))
+    monkeypatch.setenv("NEBULA_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    monkeypatch.setenv("NEBULA_AUDIT_MAX_MEMORY", "512")
+    import nebula_audit
+
+    cloud = Cloud(make_config(tmp_path, database_url))
+    cloud.hooks.register(nebula_audit, "audit")
+    cloud.start()
+    try:
+        one = pyone.OneServer(cloud.api.endpoint, session=Path(cloud.config.one_auth_path).read_text().strip())
+        one.user.allocate("alice", "pw", "core", [])
+        alice = pyone.OneServer(cloud.api.endpoint, session="alice:pw")
+        with pytest.raises(pyone.OneActionException, match="Refused by hook audit: MEMORY 1024 MB is above the 512 MB"):
+            alice.vm.allocate("CPU = 0.1 MEMORY = 1024")
+        one.vm.allocate("CPU = 0.1 MEMORY = 1024")  # admins are not capped
+        one.host.allocate("node1", "dummy", "dummy", -1)
+
+        def audited() -> list[Any]:
+            path = tmp_path / "audit.jsonl"
+            return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+        wait_for(lambda: any(r["event"] == "vm_state_changed" and r["lcm_state"] == "RUNNING" for r in audited()),
+                 what="RUNNING in the audit trail")
+        assert any(r["event"] == "host_state_changed" and r["state"] == "MONITORED" for r in audited())
+    finally:
+        cloud.stop()
