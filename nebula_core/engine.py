@@ -27,7 +27,7 @@ from .drivers.manager import Drivers
 from .drivers.runner import Runner
 from .drivers.vmm import Capability, Observation, PowerState
 from .errors import ActionError, NoExistsError
-from .hooks.events import VMStateChanged
+from .hooks.events import LeaseReleased, VMStateChanged
 from .hooks.manager import Hooks
 from .lifecycle import Op, Position
 from .states import HistoryAction as HA
@@ -282,7 +282,8 @@ class Engine:
                     history.eetime = now
         if state == S.DONE:
             vm.etime = now
-            network.release_vm(session, vm.id)
+            for vnet_id, ip, mac in network.release_vm(session, vm.id, report="lease_released" in self.hooks.listening):
+                self.hooks.record(session, LeaseReleased(vnet_id, vm.id, ip, mac))
         if state == S.PENDING:
             vm.deploy_id = "" if old[1] == L.CLEANUP_RESUBMIT else vm.deploy_id
         if state != S.ACTIVE or lcm not in lifecycle.STEPS:

@@ -236,8 +236,17 @@ def _take(session: Session, vnet_id: int, ar: AddressRange, idx: int, vm_id: int
     return True
 
 
-def release_vm(session: Session, vm_id: int) -> None:
+def release_vm(session: Session, vm_id: int, report: bool = False) -> list[tuple[int, str, str]]:
+    """Give back the VM's addresses; with ``report``, say which ones: (vnet id, IP or "", MAC)."""
+    released = []
+    if report:
+        rows = session.execute(select(Lease.vnet_id, Lease.idx, AddressRange.ip_start, AddressRange.mac_start)
+                               .join(AddressRange, (AddressRange.vnet_id == Lease.vnet_id) & (AddressRange.ar_id == Lease.ar_id))
+                               .where(Lease.vm_id == vm_id))
+        released = [(vnet_id, "" if ip is None else str(ipaddress.IPv4Address(ip + idx)), mac_text(mac + idx))
+                    for vnet_id, idx, ip, mac in rows]
     session.execute(delete(Lease).where(Lease.vm_id == vm_id))
+    return released
 
 
 def remove(session: Session, vnet: VirtualNetwork) -> None:

@@ -54,6 +54,14 @@ class Recorder:
     def api_call_done(self, event: Event) -> None:
         self._keep(event)
 
+    @hookimpl
+    def lease_taken(self, event: Event) -> None:
+        self._keep(event)
+
+    @hookimpl
+    def lease_released(self, event: Event) -> None:
+        self._keep(event)
+
     def of(self, kind: type[Event]) -> list[Any]:
         with self.lock:
             return [e for e in self.heard if isinstance(e, kind)]
@@ -91,10 +99,15 @@ def test_every_vm_transition_and_host_event_reaches_the_hooks(hooked: Any) -> No
     cloud, recorder = hooked
     one = pyone.OneServer(cloud.api.endpoint, session=Path(cloud.config.one_auth_path).read_text().strip())
     host_id = one.host.allocate("node1", "dummy", "dummy", -1)
-    vm_id = one.vm.allocate(VM)
+    vnet_id = one.vn.allocate('NAME = "lan" AR = [ TYPE = "IP4", IP = "10.0.0.1", SIZE = "4" ]', -1)
+    vm_id = one.vm.allocate(VM + f' NIC = [ NETWORK_ID = "{vnet_id}" ]')
     wait_for(lambda: recorder.path_of(vm_id)[-1:] == ["RUNNING"], what="RUNNING heard")
     one.vm.action("terminate", vm_id)
     wait_for(lambda: recorder.path_of(vm_id)[-1:] == ["DONE"], what="DONE heard")
+    lease = (vnet_id, vm_id, "10.0.0.1", "02:00:0a:00:00:01")
+    assert [(e.vnet_id, e.vm_id, e.ip, e.mac) for e in recorder.heard if e.kind == "lease_taken"] == [lease]
+    wait_for(lambda: [(e.vnet_id, e.vm_id, e.ip, e.mac) for e in recorder.heard if e.kind == "lease_released"] == [lease],
+             what="the lease released")
     assert recorder.path_of(vm_id) == ["PROLOG", "BOOT", "RUNNING", "SHUTDOWN", "EPILOG", "DONE"]
     assert [(e.vm_id, e.uid) for e in recorder.heard if e.kind == "vm_allocated"] == [(vm_id, 0)]
     assert [e.host_id for e in recorder.heard if e.kind == "host_created"] == [host_id]

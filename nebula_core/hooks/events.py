@@ -73,6 +73,28 @@ class HostDeleted(Event):
 
 
 @dataclasses.dataclass(frozen=True)
+class LeaseTaken(Event):
+    """A VM took an address of a network (at allocate); ``ip`` is "" on an Ethernet-only range."""
+
+    kind: ClassVar[str] = "lease_taken"
+    vnet_id: int
+    vm_id: int
+    ip: str
+    mac: str
+
+
+@dataclasses.dataclass(frozen=True)
+class LeaseReleased(Event):
+    """A VM gave an address back (it is DONE)."""
+
+    kind: ClassVar[str] = "lease_released"
+    vnet_id: int
+    vm_id: int
+    ip: str
+    mac: str
+
+
+@dataclasses.dataclass(frozen=True)
 class UserCreated(Event):
     kind: ClassVar[str] = "user_created"
     user_id: int
@@ -115,8 +137,8 @@ class ApiCallDone(Event):
 
 
 KINDS: dict[str, type[Event]] = {cls.kind: cls for cls in (
-    VMAllocated, VMStateChanged, HostCreated, HostStateChanged, HostDeleted, UserCreated, UserDeleted, GroupCreated,
-    GroupDeleted, ApiCallDone,
+    VMAllocated, VMStateChanged, HostCreated, HostStateChanged, HostDeleted, LeaseTaken, LeaseReleased, UserCreated,
+    UserDeleted, GroupCreated, GroupDeleted, ApiCallDone,
 )}
 
 

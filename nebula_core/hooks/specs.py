@@ -33,6 +33,8 @@ from .events import (
     HostCreated,
     HostDeleted,
     HostStateChanged,
+    LeaseReleased,
+    LeaseTaken,
     UserCreated,
     UserDeleted,
     VMAllocated,
@@ -72,6 +74,16 @@ def host_state_changed(event: HostStateChanged) -> None:
 @hookspec
 def host_deleted(event: HostDeleted) -> None:
     """A host was removed."""
+
+
+@hookspec
+def lease_taken(event: LeaseTaken) -> None:
+    """A VM took an address of a virtual network (when it was allocated)."""
+
+
+@hookspec
+def lease_released(event: LeaseReleased) -> None:
+    """A VM gave its address back (when it reached DONE, whatever the path)."""
 
 
 @hookspec

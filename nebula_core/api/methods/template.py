@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from ... import vms
 from ...db import VMTemplate
 from ...errors import InternalError
-from ...hooks.events import VMAllocated
 from ...permissions import Level
 from ...template import Template
 from ...users import Principal
@@ -18,6 +17,7 @@ from .. import views
 from ..rpc import MethodTable, b, i, s
 from . import owned
 from .common import TEMPLATE, load, names, pool_query
+from .vm import record_allocation
 
 if TYPE_CHECKING:
     from ...daemon import Cloud
@@ -82,7 +82,7 @@ def register(table: MethodTable, cloud: Cloud) -> None:
             template.set("TEMPLATE_ID", str(template_id))
             cloud.hooks.check("vm_allocate_policy", template=template, owner=caller)
             vm = vms.allocate(db, session, template, caller, hold, default_name=found.name)
-            cloud.hooks.record(session, VMAllocated(vm.id, vm.uid, vm.name))
+            record_allocation(cloud.hooks, session, vm)
         cloud.scheduler.wake()
         return vm.id
 

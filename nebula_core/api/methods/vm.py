@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session
 from ... import hosts, vms
 from ...db import Group, History, Host, User, VirtualMachine
 from ...errors import ActionError, ApiError
-from ...hooks.events import VMAllocated
+from ...hooks.events import LeaseTaken, VMAllocated
+from ...hooks.manager import Hooks
 from ...permissions import Level
 from ...states import HostState, VMState
+from ...template import Template
 from ...users import Principal
 from .. import views
 from ..rpc import MethodTable, b, i, s
@@ -75,6 +77,14 @@ def _check_host_room(session: Session, vm: VirtualMachine, cpu: float, memory: i
         raise ActionError(f"Host [{host.id}] does not have enough capacity for the new size.")
 
 
+def record_allocation(hooks: Hooks, session: Session, vm: VirtualMachine) -> None:
+    """The events of a new VM: allocated, and a lease taken per NIC."""
+    hooks.record(session, VMAllocated(vm.id, vm.uid, vm.name))
+    if "lease_taken" in hooks.listening:
+        for nic in Template.from_json(vm.template).vectors("NIC"):
+            hooks.record(session, LeaseTaken(int(nic["NETWORK_ID"]), vm.id, nic.get("IP", ""), nic["MAC"]))
+
+
 def register(table: MethodTable, cloud: Cloud) -> None:
     db, engine = cloud.db, cloud.engine
 
@@ -85,7 +95,7 @@ def register(table: MethodTable, cloud: Cloud) -> None:
         cloud.hooks.check("vm_allocate_policy", template=template, owner=caller)
         with db.write() as session:
             vm = vms.allocate(db, session, template, caller, hold)
-            cloud.hooks.record(session, VMAllocated(vm.id, vm.uid, vm.name))
+            record_allocation(cloud.hooks, session, vm)
         cloud.scheduler.wake()
         return vm.id
 
