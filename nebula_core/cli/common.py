@@ -28,6 +28,7 @@ class Output:
 
 
 Handler = Callable[[Client, argparse.Namespace], Output]
+LocalHandler = Callable[[argparse.Namespace], Output]  # a command that needs no front-end (``plugin list``)
 
 
 def blocks(*parts: str) -> str:
@@ -101,14 +102,21 @@ class Commands:
     """Builds one object's sub-commands, each with the global options and its handler."""
 
     def __init__(self, objects: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str,
-                 options: argparse.ArgumentParser) -> None:
+                 options: argparse.ArgumentParser, description: str | None = None) -> None:
         self.options = options
-        group = objects.add_parser(name, help=summary, description=f"{summary} (named by numeric ID)", parents=[options])
+        description = description or f"{summary} (named by numeric ID)"
+        group = objects.add_parser(name, help=summary, description=description, parents=[options])
         self.commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(self, name: str, run: Handler, summary: str) -> argparse.ArgumentParser:
         command = self.commands.add_parser(name, help=summary, description=summary, parents=[self.options])
         command.set_defaults(run=run)
+        return command
+
+    def add_local(self, name: str, run: LocalHandler, summary: str) -> argparse.ArgumentParser:
+        """A command that runs on this machine alone: no API call, so no client and no credentials."""
+        command = self.commands.add_parser(name, help=summary, description=summary, parents=[self.options])
+        command.set_defaults(run_local=run)
         return command
 
     def add_id(self, name: str, run: Handler, summary: str) -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ is one line ``nebula: <message>`` on stderr and exit status 1.
 
 Each object's commands live in a module of their own (vm, host, vnet, template, group, user;
 owned holds those VMs, networks and templates share); this one assembles the parser and runs it.
+``serve`` and ``plugin`` are the exceptions: they act on this machine, with no client.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from ..client import Client, ClientError
-from . import group, host, template, user, vm, vnet
+from . import group, host, plugin, template, user, vm, vnet
 from .common import Commands
 
 # object -> (summary, the module that adds its commands), in the order of ``nebula --help``
@@ -63,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", help="TOML configuration file (default: $NEBULA_CONFIG, else built-in defaults)")
     for name, (summary, register) in OBJECTS.items():
         register(Commands(objects, name, summary, options))
+    plugin.register(Commands(objects, "plugin", "installed plugins", options,
+                             "the plugins installed on this machine (read locally: no API call, no credentials)"))
     return parser
 
 
@@ -89,8 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..daemon import serve  # the daemon's imports are not needed for client commands
 
         return serve(args.config)
+    run_local = getattr(args, "run_local", None)  # commands such as ``plugin list`` need no front-end
     try:
-        output = args.run(Client(args.endpoint, args.auth), args)
+        output = run_local(args) if run_local is not None else args.run(Client(args.endpoint, args.auth), args)
     except ClientError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:

@@ -10,7 +10,11 @@ class HostUnreachable(DriverError):
 
 
 class VMNotFound(DriverError):
-    """The hypervisor does not know the VM."""
+    """The hypervisor does not know the VM.
+
+    Only where a method's contract says so (save, migrate, reboot of a VM that is not there):
+    poll() reports such a VM DELETED, and shutdown() and cancel() of it succeed.
+    """
 
 
 class NotSupported(DriverError):

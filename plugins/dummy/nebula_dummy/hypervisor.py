@@ -15,7 +15,6 @@ from pathlib import Path
 from . import records
 from .records import Key, Record
 
-
 _LIVE: dict[Path, Hypervisor] = {}
 _LIVE_LOCK = threading.Lock()
 
