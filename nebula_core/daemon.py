@@ -30,6 +30,7 @@ from .engine import Engine
 from .hooks.events import ApiCallDone
 from .hooks.manager import Hooks
 from .monitor import Monitor
+from .plugins import HOOKS_NAMESPACE, discover
 from .scheduler import Scheduler
 from .users import DEFAULT_AUTH, Authenticator, Principal, bootstrap
 
@@ -50,8 +51,11 @@ class Cloud:
         self.credentials = bootstrap(self.db, config.one_auth_path, lambda password: self.auth.stored_form(DEFAULT_AUTH, password))
         self.runner = Runner(config.drivers.workers, "driver")
         self.monitor_runner = Runner(config.monitor.workers, "monitor")
+        for broken in (plugin for plugin in discover() if not plugin.ok and plugin.namespace != HOOKS_NAMESPACE):
+            log.error("plugin %s (%s %s, %s) cannot be used: %s", broken.name, broken.distribution, broken.version,
+                      broken.namespace, broken.error)
         self.hooks = Hooks(self.db, config.hooks.workers, config.hooks.timeout)
-        self.hooks.load_entry_points()
+        self.hooks.load_entry_points()  # logs its own failures
         self.engine = Engine(self.db, self.drivers, self.runner, str(var), config.drivers.timeout, self.hooks)
         self.scheduler = Scheduler(self.db, self.engine, config.scheduler.interval, config.scheduler.max_dispatch,
                                    config.scheduler.max_per_host)

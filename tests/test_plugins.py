@@ -7,6 +7,7 @@ is a distribution to importlib.metadata, and its ``entry_points.txt`` names modu
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -136,3 +137,25 @@ def test_plugin_list_of_a_healthy_installation_exits_0() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert all(p["error"] is None for p in json.loads(done.stdout))
+
+
+def test_the_daemon_logs_broken_plugins_and_serves(on_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A plugin that cannot load is one error line at start-up, never a daemon that does not start."""
+    import xmlrpc.client
+
+    from conftest import make_config
+
+    from nebula_core.daemon import Cloud
+
+    caplog.set_level(logging.ERROR)
+    cloud = Cloud(make_config(tmp_path, f"sqlite:///{tmp_path}/n.db"))
+    cloud.start()
+    try:
+        session = Path(cloud.config.one_auth_path).read_text().strip()
+        assert xmlrpc.client.ServerProxy(cloud.api.endpoint).one.system.version(session)[0] is True
+    finally:
+        cloud.stop()
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("plugin kaput (nebula-kit-broken 0.0.1, nebula.vmm) cannot be used: ImportError: libkaput.so.1" in e
+               for e in errors), errors
+    assert any(e.startswith("hook plugin shouty (nebula-kit-broken) not loaded: ImportError") for e in errors), errors
