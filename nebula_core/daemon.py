@@ -27,7 +27,7 @@ from .drivers.manager import Drivers
 from .drivers.runner import Runner
 from .drivers.vmm import DriverContext
 from .engine import Engine
-from .hooks.events import ApiCallDone
+from .hooks.events import ApiCallDone, DaemonStarted
 from .hooks.manager import Hooks
 from .monitor import Monitor
 from .plugins import HOOKS_NAMESPACE, discover
@@ -78,7 +78,6 @@ class Cloud:
         return dispatch(self.table, self.auth.authenticate, name, params, done)
 
     def start(self) -> None:
-        self.hooks.start()
         self.engine.start()
         resumed = self.engine.reconcile()
         if resumed:
@@ -86,6 +85,8 @@ class Cloud:
         self.monitor.start()
         self.scheduler.start()
         self.api.start()
+        self.hooks.notify(DaemonStarted(self.api.endpoint, str(self.config.one_auth_path)))
+        self.hooks.start()  # after the API: stored events may be delivered to plugins that call it
         log.info("Nebula API at %s", self.api.endpoint)
 
     def stop(self) -> None:

@@ -136,9 +136,19 @@ class ApiCallDone(Event):
     seconds: float
 
 
+@dataclasses.dataclass(frozen=True)
+class DaemonStarted(Event):
+    """The daemon serves: where its API is, and the file holding oneadmin's session (``user:password``),
+    for plugins that act through the API. Delivered from memory, before any other event."""
+
+    kind: ClassVar[str] = "daemon_started"
+    endpoint: str
+    one_auth: str
+
+
 KINDS: dict[str, type[Event]] = {cls.kind: cls for cls in (
     VMAllocated, VMStateChanged, HostCreated, HostStateChanged, HostDeleted, LeaseTaken, LeaseReleased, UserCreated,
-    UserDeleted, GroupCreated, GroupDeleted, ApiCallDone,
+    UserDeleted, GroupCreated, GroupDeleted, ApiCallDone, DaemonStarted,
 )}
 
 

@@ -28,6 +28,7 @@ from ..template import Template
 from ..users import Principal
 from .events import (
     ApiCallDone,
+    DaemonStarted,
     GroupCreated,
     GroupDeleted,
     HostCreated,
@@ -48,6 +49,12 @@ POLICIES = ("vm_allocate_policy", "vm_placement_policy")
 
 class HookRefusal(ActionError):
     """Raised by a policy hook to refuse a change; the API answers ACTION (0x800) with the message."""
+
+
+@hookspec
+def daemon_started(event: DaemonStarted) -> None:
+    """The daemon serves (its API endpoint, oneadmin's credentials file): a plugin that acts through
+    the API (``nebula_core.client.Client``) keeps them. Heard before any other event."""
 
 
 @hookspec

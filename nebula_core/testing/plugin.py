@@ -6,7 +6,7 @@ time; the core's driver modules are imported when a fixture first runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 pytest.register_assert_rewrite("nebula_core.testing.vmm", "nebula_core.testing.im", "nebula_core.testing.tm")
 
 LoadDriver = Callable[[str, str], Any]
+MakeCloud = Callable[..., Any]
 
 
 @pytest.fixture
@@ -57,3 +58,39 @@ def load_driver(driver_context: DriverContext) -> LoadDriver:
             pytest.fail(f"{exc}{failures}", pytrace=False)
 
     return load
+
+
+@pytest.fixture
+def nebula_cloud(tmp_path: Path) -> Iterator[MakeCloud]:
+    """``nebula_cloud(hooks=[plugin, ...], **sections)``: a running daemon on SQLite in ``tmp_path``,
+    with dummy-speed intervals and the given hook plugins registered; stopped after the test.
+
+    ``sections`` override the configuration (``hooks={"timeout": 2}``). The daemon's API is at
+    ``cloud.api.endpoint``; oneadmin's ``user:password`` is in ``cloud.config.one_auth_path``.
+    """
+    from ..config import load
+    from ..daemon import Cloud
+
+    started: list[Any] = []
+
+    def make(hooks: Sequence[Any] = (), **sections: dict[str, Any]) -> Any:
+        config: dict[str, dict[str, Any]] = {
+            "daemon": {"var_dir": str(tmp_path / "var"), "log_level": "WARNING"},
+            "database": {"url": f"sqlite:///{tmp_path}/nebula.db"},
+            "api": {"port": 0},
+            "scheduler": {"interval": 0.3},
+            "monitor": {"host_interval": 0.3, "vm_interval": 0.3},
+            "auth": {"one_auth": str(tmp_path / "one_auth")},
+        }
+        for name, values in sections.items():
+            config.setdefault(name, {}).update(values)
+        cloud = Cloud(load(None, config))
+        for plugin in hooks:
+            cloud.hooks.register(plugin)
+        cloud.start()
+        started.append(cloud)
+        return cloud
+
+    yield make
+    for cloud in started:
+        cloud.stop()
