@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from .drivers.vmm import DriverContext
 from .engine import Engine
 from .hooks.events import ApiCallDone, DaemonStarted
 from .hooks.manager import Hooks
+from .hooks.scripts import ScriptHooks
 from .monitor import Monitor
 from .plugins import HOOKS_NAMESPACE, discover
 from .scheduler import Scheduler
@@ -62,8 +64,20 @@ class Cloud:
         self.monitor = Monitor(self.db, self.engine, self.drivers, self.monitor_runner, config.monitor.host_interval,
                                config.monitor.vm_interval, config.drivers.timeout, on_host_ready=self.scheduler.wake)
         self.table = methods.build(self)
+        self.scripts = ScriptHooks(self.db, self._documents(), config.hooks.timeout)
+        self.hook_objects_changed()
         app = RPCApp(self._call, config.api.max_request_bytes)
         self.api = APIServer(app, config.api)
+
+    def _documents(self) -> dict[str, Callable[[int], str]]:
+        """The XML of a VM or host as one.vm.info / one.host.info give it, for script hooks' $TEMPLATE."""
+        admin = Principal(0, 0, "oneadmin", frozenset({0}))
+        vm_info, host_info = self.table.methods["one.vm.info"].handler, self.table.methods["one.host.info"].handler
+        return {"VM": lambda vm_id: str(vm_info(admin, vm_id, False)), "HOST": lambda host_id: str(host_info(admin, host_id, False))}
+
+    def hook_objects_changed(self) -> None:
+        """Script hooks (one.hook.*) were created, updated or deleted: run them from now on, or stop listening."""
+        self.hooks.switch(self.scripts, "scripts", self.scripts.changed())
 
     def _call(self, name: str, params: tuple[Any, ...]) -> list[Any]:
         """One API call; the hooks hear of it when one listens (``api_call_done``)."""

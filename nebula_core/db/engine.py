@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from . import models
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-ID_KINDS = ("vm", "host", "vnet", "image", "user", "group", "template")
+ID_KINDS = ("vm", "host", "vnet", "image", "user", "group", "template", "hook")
 
 
 def sequence_name(kind: str) -> str:

@@ -215,3 +215,34 @@ class HookEvent(Base):
     kind: Mapped[str] = mapped_column(String(64))
     payload: Mapped[str] = mapped_column(BODY)
     created: Mapped[int] = mapped_column(Integer)
+
+
+class Hook(Base):
+    """A script hook (``one.hook.*``): run COMMAND when an object enters a state (``state``) or
+    after an API call (``api``); TEMPLATE holds RESOURCE/STATE/LCM_STATE or CALL, COMMAND, ARGUMENTS ..."""
+
+    __tablename__ = "hooks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(NAME)
+    type: Mapped[str] = mapped_column(String(16))  # state or api
+    template: Mapped[str] = mapped_column(BODY, default="[]")
+    lock_level: Mapped[int] = mapped_column(Integer, default=0)
+    lock_time: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HookExecution(Base):
+    """One run of a script hook: what ran, what it printed (base64, as oned keeps it), its exit code."""
+
+    __tablename__ = "hook_executions"
+    __table_args__ = (UniqueConstraint("hook_id", "execution_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hook_id: Mapped[int] = mapped_column(ForeignKey("hooks.id", ondelete="CASCADE"), index=True)
+    execution_id: Mapped[int] = mapped_column(Integer)  # counts from 0 per hook
+    timestamp: Mapped[int] = mapped_column(Integer, index=True)
+    arguments: Mapped[str] = mapped_column(BODY)  # after substitution, as one line
+    command: Mapped[str] = mapped_column(BODY)
+    stdout: Mapped[str] = mapped_column(BODY, default="")
+    stderr: Mapped[str] = mapped_column(BODY, default="")
+    code: Mapped[int] = mapped_column(Integer)  # the exit status; -1 when it could not run or timed out
+    remote_host: Mapped[str] = mapped_column(String(255), default="")
+    retry: Mapped[bool] = mapped_column(default=False)

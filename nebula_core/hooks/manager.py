@@ -67,6 +67,15 @@ class Hooks:
         self.plugins.register(plugin, name or getattr(plugin, "__name__", None) or type(plugin).__name__)
         self.listening = frozenset(name for name in (*KINDS, *specs.POLICIES) if getattr(self.plugins.hook, name).get_hookimpls())
 
+    def switch(self, plugin: Any, name: str, on: bool) -> None:
+        """Register ``plugin`` under ``name`` when ``on``, unregister it otherwise (idempotent both ways)."""
+        registered = self.plugins.get_plugin(name) is not None
+        if on and not registered:
+            self.register(plugin, name)
+        elif not on and registered:
+            self.plugins.unregister(name=name)
+            self.listening = frozenset(n for n in (*KINDS, *specs.POLICIES) if getattr(self.plugins.hook, n).get_hookimpls())
+
     # -- events --------------------------------------------------------------------------
 
     def record(self, session: Session, event: Event) -> None:

@@ -10,12 +10,14 @@ commits, so concurrent allocates do not queue behind each other's commit. SQLite
 import sqlalchemy as sa
 from alembic import op
 
-from nebula_core.db.engine import ID_KINDS, sequence_name
+from nebula_core.db.engine import sequence_name
 
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+
+ID_KINDS = ("vm", "host", "vnet", "image", "user", "group", "template")  # those of this revision; later ones add theirs
 
 
 def upgrade() -> None:

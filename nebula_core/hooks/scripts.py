@@ -1,0 +1,275 @@
+"""Script hooks, as OpenNebula admins write them: run a command when an object enters a state, or
+after an API call (``one.hook.*`` objects).
+
+The command runs as an argument list, never through a shell: ARGUMENTS is split on blanks and
+each token is substituted on its own (``$TEMPLATE``: base64 of the object's XML; ``$API``: base64
+of the call's ``<CALL_INFO>``; ``$ID``/``$VMID``/``$HID``: the object's id; ``$PREV_STATE``,
+``$PREV_LCM_STATE``; ``$NAME`` or any other ``$ATTRIBUTE`` of the object's template), so no value
+can become shell syntax. Each run is limited to ``timeout`` seconds and recorded (command, base64
+output, exit code) in the hook's execution log, which keeps the last ``retention`` runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import subprocess
+import textwrap
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+
+from ..db import Database, Hook, HookExecution
+from ..errors import InternalError, NoExistsError
+from ..states import HostState, LCMState, VMState
+from ..template import Template
+from . import hookimpl
+from .events import ApiCallDone, HostCreated, HostStateChanged, VMAllocated, VMStateChanged
+
+log = logging.getLogger(__name__)
+
+RESOURCES = ("VM", "HOST")
+# OpenNebula's ON names for VMs -> (STATE, LCM_STATE); CREATE is the allocation itself
+VM_ON = {
+    "CREATE": ("CREATE", ""), "PROLOG": ("ACTIVE", "PROLOG"), "RUNNING": ("ACTIVE", "RUNNING"),
+    "SHUTDOWN": ("ACTIVE", "EPILOG"), "STOP": ("STOPPED", "LCM_INIT"), "DONE": ("DONE", "LCM_INIT"),
+    "UNKNOWN": ("ACTIVE", "UNKNOWN"), "FAILED": ("ACTIVE", "FAILURE"),  # any *_FAILURE: 1.4's FAILED
+}
+VARIABLE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*")  # a whole token: anything else ($(cmd), ${x}) stays as written
+Documents = Mapping[str, Callable[[int], str]]  # resource -> the object's XML by id
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """What a state hook waits for: a VM or host entering (STATE, LCM_STATE)."""
+
+    resource: str
+    state: str
+    lcm_state: str
+
+    def matches(self, resource: str, state: str, lcm_state: str) -> bool:
+        if resource != self.resource or state != self.state:
+            return False
+        if self.lcm_state == "FAILURE":
+            return lcm_state.endswith("_FAILURE")
+        return self.lcm_state in ("", lcm_state)
+
+
+def checked_template(template: Template) -> tuple[str, str]:
+    """Validate a hook template as oned does and normalise ON into STATE/LCM_STATE; (NAME, TYPE).
+
+    Refusals are INTERNAL (0x2000) with oned's words.
+    """
+    name = template.get_str("NAME") or ""
+    if not name.strip() or len(name) > 128 or "\n" in name:
+        raise InternalError("Invalid name.")
+    kind = (template.get_str("TYPE") or "").lower()
+    if kind not in ("state", "api"):
+        raise InternalError(f"Invalid Hook type: {template.get_str('TYPE') or ''}")
+    if not (template.get_str("COMMAND") or "").strip():
+        raise InternalError("No COMMAND in template for Hook.")
+    if (template.get_str("REMOTE") or "NO").upper() not in ("NO", ""):
+        raise InternalError("REMOTE hooks are not supported yet: run the command on the front-end.")
+    template.set("REMOTE", "NO")
+    template.set("TYPE", kind)
+    if kind == "api":
+        if not (template.get_str("CALL") or "").startswith("one."):
+            raise InternalError(f"API call does not exist or is not supported: {template.get_str('CALL') or ''}")
+        return name, kind
+    resource = (template.get_str("RESOURCE") or "").upper()
+    if resource not in RESOURCES:
+        raise InternalError(f"Invalid resource type: {template.get_str('RESOURCE') or ''}")
+    template.set("RESOURCE", resource)
+    state, lcm = _trigger(template, resource)
+    template.remove("ON")
+    template.set("STATE", state)
+    template.set("LCM_STATE", lcm)
+    return name, kind
+
+
+def _trigger(template: Template, resource: str) -> tuple[str, str]:
+    on = (template.get_str("ON") or "").upper()
+    if not on:
+        state, lcm = (template.get_str("STATE") or "").upper(), (template.get_str("LCM_STATE") or "").upper()
+        if not state:
+            raise InternalError("The STATE attribute is not defined or it's invalid.")
+        return state, lcm
+    if resource == "HOST":
+        if on != "CREATE" and on not in HostState.__members__:
+            raise InternalError(f"Unkown state condition: {on}")
+        return on, ""
+    if on == "CUSTOM":
+        state, lcm = (template.get_str("STATE") or "").upper(), (template.get_str("LCM_STATE") or "LCM_INIT").upper()
+        if state not in VMState.__members__:
+            raise InternalError(f"Unkown state condition: {state}")
+        if lcm not in LCMState.__members__:
+            raise InternalError(f"Wrong LCM_STATE: {lcm}")
+        return state, lcm
+    if on in VM_ON:
+        return VM_ON[on]
+    if on in VMState.__members__:  # every other state by its name, e.g. POWEROFF
+        return on, "LCM_INIT"
+    if on in LCMState.__members__:
+        return "ACTIVE", on
+    raise InternalError(f"Unkown state condition: {on}")
+
+
+def b64(data: bytes) -> str:
+    """Base64 as oned's log keeps output: a line break every 60 characters and at the end."""
+    text = base64.b64encode(data).decode()
+    return "".join(f"{line}\n" for line in textwrap.wrap(text, 60)) if text else ""
+
+
+class ScriptHooks:
+    """The built-in hook plugin that runs the hook objects' commands."""
+
+    def __init__(self, db: Database, documents: Documents, timeout: float, retention: int = 20) -> None:
+        self.db = db
+        self.documents = documents
+        self.timeout = timeout
+        self.retention = retention
+        self._hooks: list[tuple[int, str, Template]] | None = None  # cache, dropped when a hook changes
+        self._lock = threading.Lock()
+
+    def changed(self) -> bool:
+        """A hook was created, updated or deleted: read them again; whether any exists (if none, the
+        daemon unregisters this plugin, so that no event is stored for nobody)."""
+        self._hooks = None
+        return bool(self._all())
+
+    def _all(self) -> list[tuple[int, str, Template]]:
+        hooks = self._hooks
+        if hooks is None:
+            with self.db.read() as session:
+                hooks = [(h.id, h.type, Template.from_json(h.template)) for h in session.scalars(select(Hook).order_by(Hook.id))]
+            self._hooks = hooks
+        return hooks
+
+    # -- events ----------------------------------------------------------------------------
+
+    @hookimpl
+    def vm_allocated(self, event: VMAllocated) -> None:
+        self._state_event("VM", event.vm_id, "CREATE", "", {})
+
+    @hookimpl
+    def vm_state_changed(self, event: VMStateChanged) -> None:
+        previous = {"PREV_STATE": event.old_state, "PREV_LCM_STATE": event.old_lcm_state}
+        self._state_event("VM", event.vm_id, event.state, event.lcm_state, previous)
+
+    @hookimpl
+    def host_created(self, event: HostCreated) -> None:
+        self._state_event("HOST", event.host_id, "CREATE", "", {})
+
+    @hookimpl
+    def host_state_changed(self, event: HostStateChanged) -> None:
+        self._state_event("HOST", event.host_id, event.state, "", {"PREV_STATE": event.old_state})
+
+    @hookimpl
+    def api_call_done(self, event: ApiCallDone) -> None:
+        for hook_id, kind, template in self._all():
+            if kind == "api" and template.get_str("CALL") == event.method:
+                info = call_info(event)
+                self.run(hook_id, template, self._arguments(template, {"API": b64_line(info.encode())}, None))
+
+    def _state_event(self, resource: str, obj_id: int, state: str, lcm: str, extra: dict[str, str]) -> None:
+        matching = [(hook_id, template) for hook_id, kind, template in self._all() if kind == "state" and Trigger(
+            resource, template.get_str("STATE") or "", template.get_str("LCM_STATE") or "").matches(resource, state, lcm)]
+        if not matching:
+            return
+        document = self.documents[resource](obj_id)
+        values = {"ID": str(obj_id), "VMID" if resource == "VM" else "HID": str(obj_id), **extra,
+                  "TEMPLATE": b64_line(document.encode())}
+        for hook_id, template in matching:
+            self.run(hook_id, template, self._arguments(template, values, document))
+
+    @staticmethod
+    def _arguments(template: Template, values: Mapping[str, str], document: str | None) -> list[str]:
+        """ARGUMENTS split on blanks, each ``$NAME`` token replaced on its own (never through a shell)."""
+        attributes = _attributes(document) if document else {}
+        tokens = (template.get_str("ARGUMENTS") or "").split()
+        return [values.get(t[1:], attributes.get(t[1:], "")) if VARIABLE.fullmatch(t) else t for t in tokens]
+
+    # -- running ---------------------------------------------------------------------------
+
+    def run(self, hook_id: int, template: Template, arguments: Sequence[str], retry: bool = False) -> HookExecution:
+        """Run the hook's command with ``arguments`` and record the run; never raises for the command's failure."""
+        command = (template.get_str("COMMAND") or "").strip()
+        timeout = _seconds(template.get_str("TIMEOUT"), self.timeout)
+        started = int(time.time())
+        try:
+            done = subprocess.run([command, *arguments], capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                                  check=False)
+            code, out, err = done.returncode, done.stdout, done.stderr
+        except subprocess.TimeoutExpired as exc:
+            code, out, err = -1, exc.stdout or b"", (exc.stderr or b"") + f"timed out after {timeout:g}s\n".encode()
+        except OSError as exc:
+            code, out, err = -1, b"", f"cannot run {command}: {exc.strerror or exc}\n".encode()
+        if code != 0:
+            log.warning("hook %d (%s) exited %d", hook_id, command, code)
+        return self._record(hook_id, started, arguments, " ".join([command, *arguments]), out, err, code, retry)
+
+    def _record(self, hook_id: int, started: int, arguments: Sequence[str], command: str, out: bytes, err: bytes,
+                code: int, retry: bool) -> HookExecution:
+        with self._lock, self.db.write() as session:
+            last = session.scalar(select(func.max(HookExecution.execution_id)).where(HookExecution.hook_id == hook_id))
+            record = HookExecution(hook_id=hook_id, execution_id=0 if last is None else last + 1, timestamp=started,
+                                   arguments=" ".join(arguments), command=command, stdout=b64(out), stderr=b64(err),
+                                   code=code, retry=retry)
+            if session.get(Hook, hook_id) is None:
+                return record  # deleted meanwhile: nothing to log into
+            session.add(record)
+            session.flush()
+            session.execute(delete(HookExecution).where(
+                HookExecution.hook_id == hook_id, HookExecution.execution_id <= record.execution_id - self.retention))
+        return record
+
+    def retry(self, hook_id: int, execution_id: int) -> HookExecution:
+        """Run a recorded execution again with the same arguments; the new record says RETRY."""
+        with self.db.read() as session:
+            hook = session.get(Hook, hook_id)
+            if hook is None:
+                raise NoExistsError(f"Error getting hook [{hook_id}].", hook_id)
+            past = session.scalars(select(HookExecution).where(
+                HookExecution.hook_id == hook_id, HookExecution.execution_id == execution_id)).first()
+            if past is None:
+                raise InternalError("Invalid HookLog body. Arguments not found.")
+            template, arguments = Template.from_json(hook.template), past.arguments.split(" ") if past.arguments else []
+        return self.run(hook_id, template, arguments, retry=True)
+
+
+def b64_line(data: bytes) -> str:
+    """Strict base64 on one line, as $TEMPLATE and $API are passed."""
+    return base64.b64encode(data).decode()
+
+
+def call_info(event: ApiCallDone) -> str:
+    """``<CALL_INFO>`` for an API hook: the outcome of the call (RESULT 1 success, 0 failure)."""
+    return (f"<CALL_INFO><RESULT>{int(event.code == 0)}</RESULT><METHOD>{event.method}</METHOD>"
+            f"<USER_ID>{event.uid}</USER_ID><ERROR_CODE>{event.code}</ERROR_CODE></CALL_INFO>")
+
+
+def _attributes(document: str) -> dict[str, str]:
+    """``$NAME`` and the object's template attributes (TEMPLATE, then USER_TEMPLATE) by name."""
+    try:
+        root = ET.fromstring(document)
+    except ET.ParseError:
+        return {}
+    found = {child.tag: child.text or "" for child in root if len(child) == 0}
+    for section in ("USER_TEMPLATE", "TEMPLATE"):
+        element = root.find(section)
+        if element is not None:
+            found.update({child.tag: child.text or "" for child in element if len(child) == 0})
+    return found
+
+
+def _seconds(text: str | None, default: float) -> float:
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        return default
+    return value if 0 < value <= 3600 else default
