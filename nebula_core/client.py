@@ -16,6 +16,7 @@ with OpenNebula's code.
 from __future__ import annotations
 
 import abc
+import base64
 import dataclasses
 import enum
 import http.client
@@ -429,6 +430,60 @@ class Group(_OneObject):
                    template=_template(element.find("TEMPLATE")))
 
 
+@dataclasses.dataclass
+class HookRecord:
+    """One run of a script hook: ``stdout``/``stderr`` decoded from oned's base64, ``code`` the exit status."""
+
+    hook_id: int
+    execution_id: int
+    timestamp: int
+    arguments: str
+    command: str
+    stdout: str
+    stderr: str
+    code: int
+    retry: bool
+    remote_host: str
+
+    @classmethod
+    def from_xml(cls, element: ET.Element) -> Self:
+        return cls(
+            hook_id=_int(element, "HOOK_ID"), execution_id=_int(element, "EXECUTION_ID"),
+            timestamp=_int(element, "TIMESTAMP"), arguments=_text(element, "ARGUMENTS"),
+            command=_text(element, "EXECUTION_RESULT/COMMAND"), stdout=_base64(_text(element, "EXECUTION_RESULT/STDOUT")),
+            stderr=_base64(_text(element, "EXECUTION_RESULT/STDERR")), code=_int(element, "EXECUTION_RESULT/CODE"),
+            retry=_text(element, "RETRY").lower() == "yes", remote_host=_text(element, "REMOTE_HOST"),
+        )
+
+
+def _base64(text: str) -> str:
+    """A hook's output as text (oned keeps it in base64); the text itself if it is not base64."""
+    try:
+        return base64.b64decode("".join(text.split()), validate=True).decode(errors="replace")
+    except ValueError:
+        return text
+
+
+@dataclasses.dataclass
+class Hook(_OneObject):
+    """A script hook: TYPE ``state`` or ``api``, its template, and (from ``hook_info``) its execution log."""
+
+    TAG: ClassVar[str] = "HOOK"
+
+    id: int
+    name: str
+    type: str
+    lock: int
+    template: TemplateDict
+    log: list[HookRecord]
+
+    @classmethod
+    def from_xml(cls, element: ET.Element) -> Self:
+        return cls(id=_int(element, "ID"), name=_text(element, "NAME"), type=_text(element, "TYPE"),
+                   lock=_int(element, "LOCK/LOCKED"), template=_template(element.find("TEMPLATE")),
+                   log=[HookRecord.from_xml(r) for r in element.iterfind("HOOKLOG/HOOK_EXECUTION_RECORD")])
+
+
 # -- transport -----------------------------------------------------------------------------
 
 
@@ -757,6 +812,40 @@ class Client:
 
     def group_list(self) -> list[Group]:
         return self._objects(Group, "one.grouppool.info")
+
+    # -- script hooks ------------------------------------------------------------------------
+
+    def hook_allocate(self, template_text: str) -> int:
+        """Create a script hook (admins only): NAME, TYPE state|api, COMMAND, ARGUMENTS, RESOURCE/ON or CALL."""
+        return int(self.call("one.hook.allocate", template_text))
+
+    def hook_info(self, hook_id: int) -> Hook:
+        """One hook with its execution log, oldest run first."""
+        return self._object(Hook, "one.hook.info", hook_id)
+
+    def hook_delete(self, hook_id: int) -> None:
+        """Remove a hook and its log."""
+        self.call("one.hook.delete", hook_id)
+
+    def hook_update(self, hook_id: int, template_text: str, append: bool = False) -> None:
+        """Replace a hook's template (a state hook's must give STATE and LCM_STATE), or merge with ``append``."""
+        self.call("one.hook.update", hook_id, template_text, int(append))
+
+    def hook_retry(self, hook_id: int, execution_id: int) -> None:
+        """Run a recorded execution again with the same arguments (a new record, marked retry)."""
+        self.call("one.hook.retry", hook_id, execution_id)
+
+    def hook_list(self) -> list[Hook]:
+        """Every hook, without logs (a regular user sees none)."""
+        return self._objects(Hook, "one.hookpool.info", int(PoolFilter.ALL), -1, -1)
+
+    def hook_log(self, min_ts: int = -1, max_ts: int = -1, hook_id: int = -1, rc: int = 0) -> list[HookRecord]:
+        """Execution records of every hook (or ``hook_id``'s), after ``min_ts`` and before ``max_ts``
+        (-1: no bound); ``rc`` -1 failures only, 1 successes only, 0 all."""
+        def read(root: ET.Element) -> list[HookRecord]:
+            return [HookRecord.from_xml(r) for r in root.iterfind("HOOK_EXECUTION_RECORD")]
+
+        return self._parsed("one.hooklog.info", "HOOKLOG", read, min_ts, max_ts, hook_id, rc)
 
     # -- users -----------------------------------------------------------------------------
 

@@ -55,7 +55,7 @@ def log_of(db: Database, hook_id: int) -> list[HookExecution]:
     ('NAME = x TYPE = state RESOURCE = VM ON = DANCING COMMAND = "/bin/true"', "Unkown state condition: DANCING"),
     ('NAME = x TYPE = state RESOURCE = VM ON = CUSTOM STATE = ACTIVE LCM_STATE = NAPPING COMMAND = "/bin/true"',
      "Wrong LCM_STATE: NAPPING"),
-    ('NAME = x TYPE = api CALL = "vm.allocate" COMMAND = "/bin/true"', "API call does not exist or is not supported"),
+    ('NAME = x TYPE = api CALL = "one.nosuch.call" COMMAND = "/bin/true"', "API call does not exist or is not supported"),
     ('NAME = x TYPE = state RESOURCE = VM ON = RUNNING COMMAND = "/bin/true" REMOTE = yes', "REMOTE hooks are not supported"),
 ])
 def test_bad_hook_templates_are_refused(text: str, message: str) -> None:
@@ -101,8 +101,9 @@ def test_failures_timeouts_retention_and_retry(db: Database, tmp_path: Path) -> 
     for _ in range(4):
         hooks.vm_state_changed(running)
     assert [(r.execution_id, r.code) for r in log_of(db, hook_id)] == [(1, 3), (2, 3), (3, 3)]  # the oldest dropped
-    again = hooks.retry(hook_id, 2)
-    assert (again.execution_id, again.retry, again.arguments) == (4, True, "fast")
+    hooks.retry(hook_id, 2).join(timeout=10)
+    again = log_of(db, hook_id)[-1]
+    assert (again.execution_id, again.retry, again.arguments, again.argv) == (4, True, "fast", '["fast"]')
     with pytest.raises(InternalError, match="Arguments not found"):
         hooks.retry(hook_id, 0)
 

@@ -12,8 +12,22 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from xml.sax.saxutils import escape
 
-from ..db import AddressRange, Group, History, Host, LoginToken, Owned, User, VirtualMachine, VirtualNetwork, VMTemplate
+from ..db import (
+    AddressRange,
+    Group,
+    History,
+    Hook,
+    HookExecution,
+    Host,
+    LoginToken,
+    Owned,
+    User,
+    VirtualMachine,
+    VirtualNetwork,
+    VMTemplate,
+)
 from ..network import mac_text
 from ..permissions import BIT_NAMES
 from ..template import Template
@@ -256,6 +270,31 @@ def group(g: Group, members: Sequence[int]) -> str:
         "<GROUP>", element("ID", g.id), element("NAME", g.name), Template.from_json(g.template).to_xml("TEMPLATE"),
         ids("USERS", members), "<ADMINS/>", "</GROUP>",
     ])
+
+
+def hook(h: Hook, records: Sequence[HookExecution] | None = None) -> str:
+    """A ``<HOOK>``: no owner nor permissions, ``<LOCK>`` while locked; ``records`` (oldest first) make
+    its ``<HOOKLOG>`` (``None``: none at all, as in the pool)."""
+    lock = (f"<LOCK><LOCKED>{h.lock_level}</LOCKED><OWNER>0</OWNER><TIME>{h.lock_time}</TIME><REQ_ID>-1</REQ_ID></LOCK>"
+            if h.lock_level else "")
+    log = "" if records is None else hook_log(records)
+    return "".join(["<HOOK>", element("ID", h.id), element("NAME", h.name), element("TYPE", h.type), lock,
+                    Template.from_json(h.template).to_xml("TEMPLATE"), log, "</HOOK>"])
+
+
+def hook_log(records: Iterable[HookExecution]) -> str:
+    """``<HOOKLOG>`` as oned writes it: values escaped, not CDATA-wrapped."""
+    return "<HOOKLOG>" + "".join(hook_execution(r) for r in records) + "</HOOKLOG>"
+
+
+def hook_execution(r: HookExecution) -> str:
+    result = (f"<EXECUTION_RESULT><COMMAND>{escape(r.command)}</COMMAND><STDOUT>{escape(r.stdout)}</STDOUT>"
+              f"<STDERR>{escape(r.stderr)}</STDERR><CODE>{r.code}</CODE></EXECUTION_RESULT>")
+    remote = f"<REMOTE_HOST>{escape(r.remote_host)}</REMOTE_HOST>" if r.remote_host else ""
+    retry = "<RETRY>yes</RETRY>" if r.retry else ""
+    return (f"<HOOK_EXECUTION_RECORD><HOOK_ID>{r.hook_id}</HOOK_ID><EXECUTION_ID>{r.execution_id}</EXECUTION_ID>"
+            f"<TIMESTAMP>{r.timestamp}</TIMESTAMP><ARGUMENTS>{escape(r.arguments)}</ARGUMENTS>{result}{remote}{retry}"
+            "</HOOK_EXECUTION_RECORD>")
 
 
 def pool(root: str, items: Iterable[str]) -> str:

@@ -4,7 +4,7 @@ A client of the XML-RPC API only (through nebula_core.client), so it works again
 OpenNebula 7.x front-end too. Objects are named by numeric ID, never by name. Every failure
 is one line ``nebula: <message>`` on stderr and exit status 1.
 
-Each object's commands live in a module of their own (vm, host, vnet, template, group, user;
+Each object's commands live in a module of their own (vm, host, vnet, template, group, user, hook;
 owned holds those VMs, networks and templates share); this one assembles the parser and runs it.
 ``serve`` and ``plugin`` are the exceptions: they act on this machine, with no client.
 """
@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from ..client import Client, ClientError
-from . import group, host, plugin, template, user, vm, vnet
+from . import group, hook, host, plugin, template, user, vm, vnet
 from .common import Commands
 
 # object -> (summary, the module that adds its commands), in the order of ``nebula --help``
@@ -30,6 +30,7 @@ OBJECTS = {
     "template": ("VM templates", template.register),
     "group": ("groups", group.register),
     "user": ("users", user.register),
+    "hook": ("script hooks", hook.register),
 }
 
 

@@ -239,7 +239,8 @@ class HookExecution(Base):
     hook_id: Mapped[int] = mapped_column(ForeignKey("hooks.id", ondelete="CASCADE"), index=True)
     execution_id: Mapped[int] = mapped_column(Integer)  # counts from 0 per hook
     timestamp: Mapped[int] = mapped_column(Integer, index=True)
-    arguments: Mapped[str] = mapped_column(BODY)  # after substitution, as one line
+    arguments: Mapped[str] = mapped_column(BODY)  # after substitution, as one line (what oned shows)
+    argv: Mapped[str] = mapped_column(BODY, default="[]")  # the same as a JSON list, for a faithful retry
     command: Mapped[str] = mapped_column(BODY)
     stdout: Mapped[str] = mapped_column(BODY, default="")
     stderr: Mapped[str] = mapped_column(BODY, default="")

@@ -12,6 +12,7 @@ output, exit code) in the hook's execution log, which keeps the last ``retention
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import re
 import subprocess
@@ -19,7 +20,7 @@ import textwrap
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
@@ -60,10 +61,11 @@ class Trigger:
         return self.lcm_state in ("", lcm_state)
 
 
-def checked_template(template: Template) -> tuple[str, str]:
+def checked_template(template: Template, calls: Collection[str] = ()) -> tuple[str, str]:
     """Validate a hook template as oned does and normalise ON into STATE/LCM_STATE; (NAME, TYPE).
 
-    Refusals are INTERNAL (0x2000) with oned's words.
+    ``calls`` are the API's methods, which an API hook's CALL must name. Refusals are INTERNAL
+    (0x2000) with oned's words.
     """
     name = template.get_str("NAME") or ""
     if not name.strip() or len(name) > 128 or "\n" in name:
@@ -78,7 +80,7 @@ def checked_template(template: Template) -> tuple[str, str]:
     template.set("REMOTE", "NO")
     template.set("TYPE", kind)
     if kind == "api":
-        if not (template.get_str("CALL") or "").startswith("one."):
+        if template.get_str("CALL") not in calls:
             raise InternalError(f"API call does not exist or is not supported: {template.get_str('CALL') or ''}")
         return name, kind
     resource = (template.get_str("RESOURCE") or "").upper()
@@ -218,8 +220,8 @@ class ScriptHooks:
         with self._lock, self.db.write() as session:
             last = session.scalar(select(func.max(HookExecution.execution_id)).where(HookExecution.hook_id == hook_id))
             record = HookExecution(hook_id=hook_id, execution_id=0 if last is None else last + 1, timestamp=started,
-                                   arguments=" ".join(arguments), command=command, stdout=b64(out), stderr=b64(err),
-                                   code=code, retry=retry)
+                                   arguments=" ".join(arguments), argv=json.dumps(list(arguments)), command=command,
+                                   stdout=b64(out), stderr=b64(err), code=code, retry=retry)
             if session.get(Hook, hook_id) is None:
                 return record  # deleted meanwhile: nothing to log into
             session.add(record)
@@ -228,8 +230,9 @@ class ScriptHooks:
                 HookExecution.hook_id == hook_id, HookExecution.execution_id <= record.execution_id - self.retention))
         return record
 
-    def retry(self, hook_id: int, execution_id: int) -> HookExecution:
-        """Run a recorded execution again with the same arguments; the new record says RETRY."""
+    def retry(self, hook_id: int, execution_id: int) -> threading.Thread:
+        """Run a recorded execution again with the same arguments, in the background (the caller is
+        answered at once, as by oned); the new record says RETRY. Refusals are raised before."""
         with self.db.read() as session:
             hook = session.get(Hook, hook_id)
             if hook is None:
@@ -238,8 +241,11 @@ class ScriptHooks:
                 HookExecution.hook_id == hook_id, HookExecution.execution_id == execution_id)).first()
             if past is None:
                 raise InternalError("Invalid HookLog body. Arguments not found.")
-            template, arguments = Template.from_json(hook.template), past.arguments.split(" ") if past.arguments else []
-        return self.run(hook_id, template, arguments, retry=True)
+            template, arguments = Template.from_json(hook.template), json.loads(past.argv)
+        worker = threading.Thread(target=self.run, args=(hook_id, template, arguments, True), name=f"hook-{hook_id}-retry",
+                                  daemon=True)
+        worker.start()
+        return worker
 
 
 def b64_line(data: bytes) -> str:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..rpc import MethodTable
-from . import group, host, system, template, user, vm, vn
+from . import group, hook, host, system, template, user, vm, vn
 
 if TYPE_CHECKING:
     from ...daemon import Cloud
 
-MODULES = (system, vm, host, vn, template, user, group)
+MODULES = (system, vm, host, vn, template, user, group, hook)
 
 
 def build(cloud: Cloud) -> MethodTable:

@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("execution_id", sa.Integer(), nullable=False),
         sa.Column("timestamp", sa.Integer(), nullable=False),
         sa.Column("arguments", BODY, nullable=False),
+        sa.Column("argv", BODY, nullable=False),
         sa.Column("command", BODY, nullable=False),
         sa.Column("stdout", BODY, nullable=False),
         sa.Column("stderr", BODY, nullable=False),
