@@ -7,9 +7,9 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .db import Database, Host, VirtualMachine
+from .db import Database, Host, VirtualMachine, existing
 from .drivers.manager import Drivers, UnknownDriver
-from .errors import ActionError, AllocateError, ApiError, NoExistsError
+from .errors import ActionError, AllocateError, ApiError
 from .states import HostState
 from .template import Template
 
@@ -42,10 +42,7 @@ def allocate(db: Database, session: Session, drivers: Drivers, name: str, im_mad
 
 
 def get(session: Session, host_id: int) -> Host:
-    host = session.get(Host, host_id)
-    if host is None:
-        raise NoExistsError(f"Error getting host [{host_id}].", host_id)
-    return host
+    return existing(session, Host, host_id, "host")
 
 
 def remove(session: Session, host: Host) -> None:

@@ -23,10 +23,10 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .db import Database, Group, LoginToken, Membership, User
+from .db import Database, Group, LoginToken, Membership, User, existing
 from .drivers.auth import AuthDriver, InvalidPassword
 from .drivers.manager import DriverManager, UnknownDriver
-from .errors import ActionError, ApiError, AuthenticationError, InternalError, NoExistsError
+from .errors import ActionError, ApiError, AuthenticationError, InternalError
 
 log = logging.getLogger(__name__)
 
@@ -194,17 +194,11 @@ def _read_oneadmin_password(path: Path) -> str | None:
 
 
 def get(session: Session, uid: int) -> User:
-    user = session.get(User, uid)
-    if user is None:
-        raise NoExistsError(f"Error getting user [{uid}].", uid)
-    return user
+    return existing(session, User, uid, "user")
 
 
 def get_group(session: Session, gid: int) -> Group:
-    group = session.get(Group, gid)
-    if group is None:
-        raise NoExistsError(f"Error getting group [{gid}].", gid)
-    return group
+    return existing(session, Group, gid, "group")
 
 
 def create(db: Database, session: Session, name: str, stored_password: str, driver: str, gids: list[int]) -> User:

@@ -14,8 +14,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ... import vms
-from ...db import Hook, HookExecution
-from ...errors import ActionError, ApiError, AuthorizationError, InternalError, NoExistsError
+from ...db import Hook, HookExecution, existing
+from ...errors import ActionError, ApiError, AuthorizationError, InternalError
 from ...hooks.scripts import checked_template
 from ...permissions import Level, LockLevel
 from ...template import Template
@@ -31,10 +31,7 @@ STATE_MISSING = "The STATE attribute is not defined or it's invalid."
 
 
 def get(session: Session, hook_id: int) -> Hook:
-    found = session.get(Hook, hook_id)
-    if found is None:
-        raise NoExistsError(f"Error getting hook [{hook_id}].", hook_id)
-    return found
+    return existing(session, Hook, hook_id, "hook")
 
 
 def unlocked(hook: Hook, level: Level) -> Hook:
