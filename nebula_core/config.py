@@ -72,9 +72,22 @@ class NetworkConfig:
 
 
 @dataclass(frozen=True)
+class ScriptHookConfig:
+    """A VM_HOOK / HOST_HOOK of the configuration file (``[[hooks.vm]]``, ``[[hooks.host]]``)."""
+
+    name: str
+    on: str
+    command: str
+    arguments: str = ""
+    timeout: float = 0.0  # seconds the command may run; 0: hooks.timeout
+
+
+@dataclass(frozen=True)
 class HooksConfig:
     workers: int = 4  # threads observers run in; a hung one costs a thread, replaced
     timeout: float = 10.0  # seconds one observer may take per event
+    vm: tuple[ScriptHookConfig, ...] = ()  # OpenNebula's VM_HOOK, as [[hooks.vm]] tables
+    host: tuple[ScriptHookConfig, ...] = ()  # HOST_HOOK, as [[hooks.host]] tables
 
 
 @dataclass(frozen=True)
@@ -141,11 +154,22 @@ def _section(name: str, cls: type, data: Any) -> Any:
     for key, value in data.items():
         if key not in fields:
             raise ConfigError(f"{name}.{key}: unknown key (known: {', '.join(fields)})")
-        values[key] = _check_value(f"{name}.{key}", _TYPES[str(fields[key].type)], value)
+        kind = str(fields[key].type)
+        if kind in _TABLE_LISTS:
+            if not isinstance(value, list):
+                raise ConfigError(f"{name}.{key}: must be a list of tables ([[{name}.{key}]]), got {value!r}")
+            values[key] = tuple(_section(f"{name}.{key}[{i}]", _TABLE_LISTS[kind], item) for i, item in enumerate(value))
+        else:
+            values[key] = _check_value(f"{name}.{key}", _TYPES[kind], value)
+    missing = [f.name for f in fields.values() if f.name not in values and f.default is dataclasses.MISSING
+               and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise ConfigError(f"{name}: {', '.join(missing)} required")
     return cls(**values)
 
 
 _TYPES: dict[str, type[Any]] = {"str": str, "int": int, "float": float, "bool": bool}
+_TABLE_LISTS: dict[str, type[Any]] = {"tuple[ScriptHookConfig, ...]": ScriptHookConfig}
 
 
 def load(path: str | os.PathLike[str] | None = None, overrides: dict[str, dict[str, Any]] | None = None) -> Config:

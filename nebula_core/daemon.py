@@ -30,7 +30,7 @@ from .drivers.vmm import DriverContext
 from .engine import Engine
 from .hooks.events import ApiCallDone, DaemonStarted
 from .hooks.manager import Hooks
-from .hooks.scripts import ScriptHooks
+from .hooks.scripts import ScriptHooks, sync_config_hooks
 from .monitor import Monitor
 from .plugins import HOOKS_NAMESPACE, discover
 from .scheduler import Scheduler
@@ -65,6 +65,7 @@ class Cloud:
                                config.monitor.vm_interval, config.drivers.timeout, on_host_ready=self.scheduler.wake)
         self.table = methods.build(self)
         self.scripts = ScriptHooks(self.db, self._documents(), config.hooks.timeout)
+        sync_config_hooks(self.db, {"VM": config.hooks.vm, "HOST": config.hooks.host})
         self.hook_objects_changed()
         app = RPCApp(self._call, config.api.max_request_bytes)
         self.api = APIServer(app, config.api)
@@ -140,6 +141,9 @@ def serve(config_path: str | None = None, overrides: dict[str, dict[str, object]
     logging.basicConfig(level=config.daemon.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         cloud = Cloud(config)
+    except ConfigError as exc:  # found only once the database is open (the hooks of the file)
+        print(f"nebula: configuration error: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # noqa: BLE001 - a start-up failure is one line, not a traceback
         reason = " ".join(str(exc).split())  # drivers' messages span lines; the admin gets one
         print(f"nebula: cannot start: {type(exc).__name__}: {reason}", file=sys.stderr)

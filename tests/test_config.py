@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -42,12 +43,23 @@ def test_environment_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     ("[network]\nmac_prefix = \"zz:00\"\n", "network.mac_prefix"),
     ("[daemon]\nlog_level = \"LOUD\"\n", "daemon.log_level"),
     ("[drivers]\nworkers = true\n", "drivers.workers: must be int"),
+    ("[hooks]\nvm = 3\n", "hooks.vm: must be a list of tables"),
+    ("[[hooks.vm]]\nname = \"a\"\non = \"RUNNING\"\n", "hooks.vm[0]: command required"),
+    ("[[hooks.host]]\nname = \"a\"\non = \"ERROR\"\ncommand = \"/bin/true\"\nshell = 1\n", "hooks.host[0].shell: unknown key"),
 ])
 def test_mistakes_name_the_key(tmp_path: Path, text: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         load(write(tmp_path, text))
 
 
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load(tmp_path / "nope.toml")
+
+
+def test_script_hooks_of_the_file(tmp_path: Path) -> None:
+    config = load(write(tmp_path, '[[hooks.vm]]\nname = "a"\non = "RUNNING"\ncommand = "/bin/true"\narguments = "$VMID"\n'
+                                  '[[hooks.vm]]\nname = "b"\non = "DONE"\ncommand = "/bin/echo"\ntimeout = 3\n'))
+    assert [(h.name, h.on, h.arguments, h.timeout) for h in config.hooks.vm] == [("a", "RUNNING", "$VMID", 0.0),
+                                                                                 ("b", "DONE", "", 3.0)]
+    assert config.hooks.host == ()

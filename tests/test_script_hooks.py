@@ -235,3 +235,41 @@ def test_cli(cloud: Cloud, one: Any, tmp_path: Path) -> None:
     assert len(nebula("log", "--failed").splitlines()) == 1  # the header alone
     nebula("delete", "0")
     assert "Error getting hook [0]" in nebula("show", "0", ok=False)
+
+
+def test_hooks_of_the_configuration_file(tmp_path: Path, database_url: str) -> None:
+    """[[hooks.vm]] and [[hooks.host]] become hook objects that run and log as any other; a restart with
+    another configuration updates them in place and drops those no longer defined; a wrong one stops start-up."""
+    from conftest import make_config
+
+    from nebula_core.config import ConfigError
+
+    command, out = script(tmp_path, "from-file")
+    vm_hook = {"name": "announce", "on": "RUNNING", "command": str(command), "arguments": "$VMID $NAME"}
+    host_hook = {"name": "page", "on": "ERROR", "command": str(command), "arguments": "$HID", "timeout": 5}
+    cloud = Cloud(make_config(tmp_path, database_url, hooks={"vm": [vm_hook], "host": [host_hook]}))
+    cloud.start()
+    try:
+        one = pyone.OneServer(cloud.api.endpoint, session=Path(cloud.config.one_auth_path).read_text().strip())
+        hooks = {h.NAME: h for h in one.hookpool.info(-2, -1, -1).HOOK}
+        assert set(hooks) == {"announce", "page"}
+        assert (hooks["page"].TEMPLATE["STATE"], hooks["page"].TEMPLATE["FROM_CONFIG"]) == ("ERROR", "YES")
+        one.host.allocate("node1", "dummy", "dummy", -1)
+        vm_id = one.vm.allocate(VM)
+        wait_for(lambda: lines(out) == [f"{vm_id} web"], what="the file's VM hook")
+        announce = hooks["announce"].ID
+    finally:
+        cloud.stop()
+
+    cloud = Cloud(make_config(tmp_path, database_url, hooks={"vm": [dict(vm_hook, arguments="$VMID")]}))
+    cloud.start()
+    try:
+        one = pyone.OneServer(cloud.api.endpoint, session=Path(cloud.config.one_auth_path).read_text().strip())
+        [kept] = one.hookpool.info(-2, -1, -1).HOOK
+        assert (kept.ID, kept.TEMPLATE["ARGUMENTS"]) == (announce, "$VMID")  # updated in place
+        assert len(records(one, announce)) == 1  # its log stays
+    finally:
+        cloud.stop()
+
+    with pytest.raises(ConfigError, match=r"hooks.vm\[0\]: Unkown state condition: DANCING"):
+        Cloud(make_config(tmp_path, database_url, hooks={"vm": [dict(vm_hook, on="DANCING")]}))

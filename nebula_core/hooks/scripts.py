@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 
+from ..config import ConfigError, ScriptHookConfig
 from ..db import Database, Hook, HookExecution
 from ..errors import InternalError, NoExistsError
 from ..states import HostState, LCMState, VMState
@@ -119,6 +120,41 @@ def _trigger(template: Template, resource: str) -> tuple[str, str]:
     if on in LCMState.__members__:
         return "ACTIVE", on
     raise InternalError(f"Unkown state condition: {on}")
+
+
+FROM_CONFIG = "FROM_CONFIG"  # marks the hook objects the configuration file defines
+
+
+def sync_config_hooks(db: Database, hooks: Mapping[str, Sequence[ScriptHookConfig]]) -> None:
+    """Make the configuration file's hooks (by resource) hook objects marked FROM_CONFIG: updated in
+    place by NAME (their logs stay), created, or removed when no longer defined. Hooks made through
+    the API are left alone. A wrong definition is a ConfigError naming it."""
+    wanted: dict[str, Template] = {}
+    for resource, definitions in hooks.items():
+        for index, hook in enumerate(definitions):
+            where = f"hooks.{resource.lower()}[{index}]"
+            template = Template([("NAME", hook.name), ("TYPE", "state"), ("RESOURCE", resource), ("ON", hook.on),
+                                 ("COMMAND", hook.command), ("ARGUMENTS", hook.arguments), (FROM_CONFIG, "YES")])
+            if hook.timeout > 0:
+                template.set("TIMEOUT", f"{hook.timeout:g}")
+            try:
+                checked_template(template)
+            except InternalError as exc:
+                raise ConfigError(f"{where}: {exc.message}") from None
+            if hook.name in wanted:
+                raise ConfigError(f"{where}: another hook of the configuration is already named {hook.name!r}")
+            wanted[hook.name] = template
+    with db.write() as session:
+        from_file = {h.name: h for h in session.scalars(select(Hook)) if Template.from_json(h.template).get_str(FROM_CONFIG)}
+        for name, template in wanted.items():
+            found = from_file.pop(name, None)
+            if found is None:
+                session.add(Hook(id=db.next_id(session, "hook"), name=name, type="state", template=template.to_json()))
+            else:
+                found.template = template.to_json()
+        for gone in from_file.values():
+            session.execute(delete(HookExecution).where(HookExecution.hook_id == gone.id))
+            session.delete(gone)
 
 
 def b64(data: bytes) -> str:
