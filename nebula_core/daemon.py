@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from .api import methods
-from .api.rpc import dispatch
+from .api.rpc import dispatch, shown_arguments
 from .api.server import APIServer, RPCApp
+from .api.views import Document
 from .config import Config, ConfigError
 from .config import load as load_config
 from .db import Database
@@ -86,9 +87,11 @@ class Cloud:
             return dispatch(self.table, self.auth.authenticate, name, params)
         start = time.perf_counter()
 
-        def done(method: str, caller: Principal | None, code: int) -> None:
+        def done(method: str, caller: Principal | None, code: int, value: Any) -> None:
             uid = caller.uid if caller is not None else -1
-            self.hooks.notify(ApiCallDone(method, uid, code, round(time.perf_counter() - start, 6)))
+            result = "" if isinstance(value, Document) else str(value)  # a streamed pool is not repeated
+            self.hooks.notify(ApiCallDone(method, uid, code, round(time.perf_counter() - start, 6),
+                                          shown_arguments(self.table, method, params), result))
 
         return dispatch(self.table, self.auth.authenticate, name, params, done)
 

@@ -147,10 +147,19 @@ def test_host_hook_on_error(one: Any, tmp_path: Path) -> None:
 def test_api_hook(one: Any, tmp_path: Path) -> None:
     command, out = script(tmp_path, "api")
     one.hook.allocate(f'NAME = "api" TYPE = "api" CALL = "one.vm.allocate" COMMAND = "{command}" ARGUMENTS = "$API"')
-    one.vm.allocate(VM)
+    vm_id = one.vm.allocate(VM, False)
     [line] = wait_for(lambda: lines(out), what="the API hook's run")
-    info = base64.b64decode(line, validate=True).decode()
-    assert info.startswith("<CALL_INFO>") and "<RESULT>1</RESULT>" in info and "one.vm.allocate" in info
+    info = ET.fromstring(base64.b64decode(line, validate=True).decode())
+    assert (info.findtext("RESULT"), info.findtext("METHOD")) == ("1", "one.vm.allocate")
+    given = [(p.findtext("TYPE"), p.findtext("POSITION"), p.findtext("VALUE")) for p in info.iter("PARAMETER")]
+    assert given == [("IN", "1", "****"), ("IN", "2", VM), ("IN", "3", "0"),  # the session masked, hold as 0/1
+                     ("OUT", "1", "true"), ("OUT", "2", str(vm_id)), ("OUT", "3", "0")]
+
+    one.hook.allocate(f'NAME = "pw" TYPE = "api" CALL = "one.user.allocate" COMMAND = "{command}" ARGUMENTS = "$API"')
+    one.user.allocate("carol", "s3cret", "", [])
+    wait_for(lambda: len(lines(out)) == 2, what="the second API hook's run")
+    shown = base64.b64decode(lines(out)[1]).decode()
+    assert "s3cret" not in shown and "<VALUE>carol</VALUE>" in shown  # passwords never reach hooks
 
 
 @pytest.mark.parametrize(("template", "message"), [

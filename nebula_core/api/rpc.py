@@ -90,7 +90,9 @@ def check_args(method: Method, args: tuple[Any, ...]) -> list[Any]:
     return values
 
 
-Observer = Callable[[str, "Principal | None", int], None]  # method, caller (None: not authenticated), code
+# method, caller (None: not authenticated), code, the reply's value or message
+Observer = Callable[[str, "Principal | None", int, Any], None]
+SECRETS = frozenset({"password", "token"})  # parameters never shown to observers of calls
 
 
 def dispatch(table: MethodTable, authenticate: Callable[[object], Principal], name: str, params: tuple[Any, ...],
@@ -103,10 +105,10 @@ def dispatch(table: MethodTable, authenticate: Callable[[object], Principal], na
         caller, reply = _answer(table, authenticate, name, params)
     except xmlrpc.client.Fault as fault:
         if observe is not None:
-            observe(name, None, fault.faultCode)
+            observe(name, None, fault.faultCode, fault.faultString)
         raise
     if observe is not None:
-        observe(name, caller, 0 if reply[0] else reply[2])
+        observe(name, caller, 0 if reply[0] else reply[2], reply[1])
     return reply
 
 
@@ -134,3 +136,15 @@ def _answer(table: MethodTable, authenticate: Callable[[object], Principal], nam
         return caller, [False, f"[{name}] Internal error", int(ErrorCode.INTERNAL), -1, -1]
     assert value != "", f"{name} must not return an empty string (pyone cannot read it)"
     return caller, [True, value, 0]
+
+
+def shown_arguments(table: MethodTable, name: str, params: tuple[Any, ...]) -> tuple[str, ...]:
+    """A call's arguments as text for hooks: the session and secret parameters as ``****``,
+    booleans as 0/1 (as oned's CALL_INFO shows them)."""
+    method = table.methods.get(name)
+    names = ["session", *(p.name for p in method.params)] if method else []
+    shown = []
+    for index, value in enumerate(params):
+        secret = index == 0 or (index < len(names) and names[index] in SECRETS)
+        shown.append("****" if secret else str(int(value)) if isinstance(value, bool) else str(value))
+    return tuple(shown)

@@ -134,6 +134,8 @@ class ApiCallDone(Event):
     uid: int  # -1 when the session did not authenticate
     code: int
     seconds: float
+    arguments: tuple[str, ...] = ()  # as text, the session and passwords as ****
+    result: str = ""  # the reply's value (the new id ...) or the error message; "" for a pool
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,6 +22,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from xml.sax.saxutils import escape
 
 from sqlalchemy import delete, func, select
 
@@ -290,9 +291,19 @@ def b64_line(data: bytes) -> str:
 
 
 def call_info(event: ApiCallDone) -> str:
-    """``<CALL_INFO>`` for an API hook: the outcome of the call (RESULT 1 success, 0 failure)."""
-    return (f"<CALL_INFO><RESULT>{int(event.code == 0)}</RESULT><METHOD>{event.method}</METHOD>"
-            f"<USER_ID>{event.uid}</USER_ID><ERROR_CODE>{event.code}</ERROR_CODE></CALL_INFO>")
+    """``<CALL_INFO>`` as oned gives an API hook: RESULT (1 success, 0 failure), the IN parameters
+    (session masked), and OUT 1 success, 2 the value or error message, 3 the error code."""
+    ok = event.code == 0
+    parameters = [("IN", value) for value in event.arguments]
+    parameters += [("OUT", "true" if ok else "false"), ("OUT", event.result), ("OUT", str(event.code))]
+    positions = {"IN": 0, "OUT": 0}
+    rows = []
+    for direction, value in parameters:
+        positions[direction] += 1
+        rows.append(f"<PARAMETER><POSITION>{positions[direction]}</POSITION><TYPE>{direction}</TYPE>"
+                    f"<VALUE>{escape(value)}</VALUE></PARAMETER>")
+    return (f"<CALL_INFO><RESULT>{int(ok)}</RESULT><METHOD>{escape(event.method)}</METHOD><USER_ID>{event.uid}</USER_ID>"
+            f"<PARAMETERS>{''.join(rows)}</PARAMETERS><EXTRA/></CALL_INFO>")
 
 
 def _attributes(document: str) -> dict[str, str]:
