@@ -154,6 +154,7 @@ def test_api_hook(one: Any, tmp_path: Path) -> None:
     given = [(p.findtext("TYPE"), p.findtext("POSITION"), p.findtext("VALUE")) for p in info.iter("PARAMETER")]
     assert given == [("IN", "1", "****"), ("IN", "2", VM), ("IN", "3", "0"),  # the session masked, hold as 0/1
                      ("OUT", "1", "true"), ("OUT", "2", str(vm_id)), ("OUT", "3", "0")]
+    assert info.findtext("EXTRA/VM/ID") == str(vm_id)  # the VM the call made, as one.vm.info shows it
 
     one.hook.allocate(f'NAME = "pw" TYPE = "api" CALL = "one.user.allocate" COMMAND = "{command}" ARGUMENTS = "$API"')
     one.user.allocate("carol", "s3cret", "", [])

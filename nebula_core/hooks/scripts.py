@@ -44,7 +44,8 @@ VM_ON = {
     "UNKNOWN": ("ACTIVE", "UNKNOWN"), "FAILED": ("ACTIVE", "FAILURE"),  # any *_FAILURE: 1.4's FAILED
 }
 VARIABLE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*")  # a whole token: anything else ($(cmd), ${x}) stays as written
-Documents = Mapping[str, Callable[[int], str]]  # resource -> the object's XML by id
+Documents = Mapping[str, Callable[[int], str]]
+CREATORS = {"one.vm.allocate": "VM", "one.template.instantiate": "VM", "one.host.allocate": "HOST"}  # EXTRA's object  # resource -> the object's XML by id
 
 
 @dataclass(frozen=True)
@@ -210,10 +211,24 @@ class ScriptHooks:
 
     @hookimpl
     def api_call_done(self, event: ApiCallDone) -> None:
-        for hook_id, kind, template in self._all():
-            if kind == "api" and template.get_str("CALL") == event.method:
-                info = call_info(event)
-                self.run(hook_id, template, self._arguments(template, {"API": b64_line(info.encode())}, None))
+        hooks = [(hook_id, template) for hook_id, kind, template in self._all()
+                 if kind == "api" and template.get_str("CALL") == event.method]
+        if not hooks:
+            return
+        info = b64_line(call_info(event, self._created(event)).encode())
+        for hook_id, template in hooks:
+            self.run(hook_id, template, self._arguments(template, {"API": info}, None))
+
+    def _created(self, event: ApiCallDone) -> str:
+        """The XML of the object a successful allocate made (CALL_INFO's EXTRA), "" otherwise."""
+        resource = CREATORS.get(event.method)
+        if resource is None or event.code != 0 or not event.result.isdigit():
+            return ""
+        try:
+            return self.documents[resource](int(event.result))
+        except Exception as exc:  # noqa: BLE001 - gone meanwhile, or unreadable: the hook still runs
+            log.info("no EXTRA for %s %s: %s", event.method, event.result, exc)
+            return ""
 
     def _state_event(self, resource: str, obj_id: int, state: str, lcm: str, extra: dict[str, str]) -> None:
         matching = [(hook_id, template) for hook_id, kind, template in self._all() if kind == "state" and Trigger(
@@ -290,9 +305,10 @@ def b64_line(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def call_info(event: ApiCallDone) -> str:
+def call_info(event: ApiCallDone, extra: str = "") -> str:
     """``<CALL_INFO>`` as oned gives an API hook: RESULT (1 success, 0 failure), the IN parameters
-    (session masked), and OUT 1 success, 2 the value or error message, 3 the error code."""
+    (session masked), OUT 1 success, 2 the value or error message, 3 the error code, and in EXTRA
+    the XML of the object an allocate made."""
     ok = event.code == 0
     parameters = [("IN", value) for value in event.arguments]
     parameters += [("OUT", "true" if ok else "false"), ("OUT", event.result), ("OUT", str(event.code))]
@@ -303,7 +319,7 @@ def call_info(event: ApiCallDone) -> str:
         rows.append(f"<PARAMETER><POSITION>{positions[direction]}</POSITION><TYPE>{direction}</TYPE>"
                     f"<VALUE>{escape(value)}</VALUE></PARAMETER>")
     return (f"<CALL_INFO><RESULT>{int(ok)}</RESULT><METHOD>{escape(event.method)}</METHOD><USER_ID>{event.uid}</USER_ID>"
-            f"<PARAMETERS>{''.join(rows)}</PARAMETERS><EXTRA/></CALL_INFO>")
+            f"<PARAMETERS>{''.join(rows)}</PARAMETERS><EXTRA>{extra}</EXTRA></CALL_INFO>")
 
 
 def _attributes(document: str) -> dict[str, str]:
