@@ -29,6 +29,7 @@ stop:
 	bash contrib/demo.sh stop
 
 test: install $(ONECLI_STAMP)
+	bash scripts/system-packages.sh
 	bash scripts/databases.sh
 	NEBULA_ONECLI=$(CURDIR)/$(ONECLI)/bin $(PY) -m pytest -q
 

@@ -80,12 +80,14 @@ class ScriptHookConfig:
     command: str
     arguments: str = ""
     timeout: float = 0.0  # seconds the command may run; 0: hooks.timeout
+    remote: bool = False  # run it over SSH on the VM's host (or the host itself)
 
 
 @dataclass(frozen=True)
 class HooksConfig:
     workers: int = 4  # threads observers run in; a hung one costs a thread, replaced
     timeout: float = 10.0  # seconds one observer may take per event
+    ssh: str = "ssh -o BatchMode=yes -o ConnectTimeout=10"  # how REMOTE = YES hooks reach a host
     vm: tuple[ScriptHookConfig, ...] = ()  # OpenNebula's VM_HOOK, as [[hooks.vm]] tables
     host: tuple[ScriptHookConfig, ...] = ()  # HOST_HOOK, as [[hooks.host]] tables
 

@@ -65,7 +65,7 @@ class Cloud:
         self.monitor = Monitor(self.db, self.engine, self.drivers, self.monitor_runner, config.monitor.host_interval,
                                config.monitor.vm_interval, config.drivers.timeout, on_host_ready=self.scheduler.wake)
         self.table = methods.build(self)
-        self.scripts = ScriptHooks(self.db, self._documents(), config.hooks.timeout)
+        self.scripts = ScriptHooks(self.db, self._documents(), config.hooks.timeout, ssh=config.hooks.ssh)
         sync_config_hooks(self.db, {"VM": config.hooks.vm, "HOST": config.hooks.host})
         self.hook_objects_changed()
         app = RPCApp(self._call, config.api.max_request_bytes)

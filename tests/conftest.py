@@ -86,3 +86,46 @@ def one(cloud: Cloud, admin_session: str) -> Any:
     import pyone
 
     return pyone.OneServer(cloud.api.endpoint, session=admin_session)
+
+
+@pytest.fixture
+def sshd(tmp_path: Path) -> Iterator[str]:
+    """A real OpenSSH server on 127.0.0.1 and a free port, for this test alone (``make test`` installs
+    openssh-server); yields the ``ssh`` command line that reaches it with a key made here."""
+    import shutil
+    import subprocess
+    import time
+
+    from helpers import free_port
+
+    binary = shutil.which("sshd") or "/usr/sbin/sshd"
+    if not Path(binary).exists():
+        if "CI" in os.environ:
+            pytest.fail("sshd is missing: make test installs openssh-server (scripts/system-packages.sh)")
+        pytest.skip("sshd is not installed: run make test")
+    home = tmp_path / "sshd"
+    home.mkdir()
+    for key in ("host_key", "client_key"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(home / key)], check=True)
+    (home / "authorized_keys").write_text((home / "client_key.pub").read_text())
+    Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation directory
+    port = free_port()
+    (home / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {home / 'host_key'}\nPidFile {home / 'sshd.pid'}\n"
+        f"AuthorizedKeysFile {home / 'authorized_keys'}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n"
+        "PermitRootLogin prohibit-password\nLogLevel ERROR\n")
+    log = open(home / "sshd.log", "wb")  # noqa: SIM115 - sshd writes to it until the test ends
+    server = subprocess.Popen([binary, "-D", "-e", "-f", str(home / "sshd_config")], stderr=log)
+    command = (f"ssh -i {home / 'client_key'} -p {port} -o BatchMode=yes -o StrictHostKeyChecking=no "
+               "-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=5")
+    try:
+        deadline = time.monotonic() + 10
+        while subprocess.run([*command.split(), "127.0.0.1", "true"], capture_output=True, check=False).returncode != 0:
+            assert server.poll() is None, (home / "sshd.log").read_text()
+            assert time.monotonic() < deadline, "sshd did not let the test's key in"
+            time.sleep(0.2)
+        yield command
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()

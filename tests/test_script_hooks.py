@@ -170,7 +170,8 @@ def test_api_hook(one: Any, tmp_path: Path) -> None:
     ('NAME = "h" TYPE = "state" RESOURCE = "CLUSTER" ON = "RUNNING" COMMAND = "/bin/true"',
      "Invalid resource type: CLUSTER"),
     ('NAME = "h" TYPE = "state" RESOURCE = "VM" ON = "DANCING" COMMAND = "/bin/true"', "Unkown state condition: DANCING"),
-    ('NAME = "h" TYPE = "state" RESOURCE = "VM" ON = "RUNNING" COMMAND = "/bin/true" REMOTE = "yes"', "REMOTE"),
+    ('NAME = "h" TYPE = "state" RESOURCE = "VM" ON = "RUNNING" COMMAND = "/bin/true" REMOTE = "maybe"',
+     "REMOTE must be YES or NO, not maybe"),
     ('NAME = "h" TYPE = "api" CALL = "vm.allocate" COMMAND = "/bin/true"',
      "API call does not exist or is not supported: vm.allocate"),
 ])
@@ -283,3 +284,26 @@ def test_hooks_of_the_configuration_file(tmp_path: Path, database_url: str) -> N
 
     with pytest.raises(ConfigError, match=r"hooks.vm\[0\]: Unkown state condition: DANCING"):
         Cloud(make_config(tmp_path, database_url, hooks={"vm": [dict(vm_hook, on="DANCING")]}))
+
+
+def test_remote_hooks_run_over_ssh_with_every_argument_quoted(tmp_path: Path, database_url: str, sshd: str) -> None:
+    """REMOTE = YES runs the command on the VM's host over SSH (a real sshd here); a name full of shell
+    syntax arrives as one argument and runs nothing on the remote side."""
+    from conftest import make_config
+
+    command, out = script(tmp_path, "remote")
+    cloud = Cloud(make_config(tmp_path, database_url, hooks={"ssh": sshd}))
+    cloud.start()
+    try:
+        one = pyone.OneServer(cloud.api.endpoint, session=Path(cloud.config.one_auth_path).read_text().strip())
+        hook_id = one.hook.allocate(state_hook("remote", command, arguments="$NAME $ID") + ' REMOTE = "yes"')
+        one.host.allocate("127.0.0.1", "dummy", "dummy", -1)  # the host's name is where ssh goes
+        canary = Path(f"/tmp/nb-{os.getpid()}")  # short: a VM name is at most 128 characters
+        vm_id = one.vm.allocate(f'NAME = "a b;touch {canary};$(touch {canary})" CPU = 0.1 MEMORY = 32')
+        wait_for(lambda: lines(out), what="the remote hook's run")
+        assert lines(out) == [f"a b;touch {canary};$(touch {canary}) {vm_id}"]
+        assert not canary.exists() and not (Path.home() / canary.name).exists()
+        [record] = records(one, hook_id)
+        assert (record.EXECUTION_RESULT.CODE, record.REMOTE_HOST) == ("0", "127.0.0.1")
+    finally:
+        cloud.stop()

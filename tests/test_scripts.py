@@ -56,7 +56,7 @@ def log_of(db: Database, hook_id: int) -> list[HookExecution]:
     ('NAME = x TYPE = state RESOURCE = VM ON = CUSTOM STATE = ACTIVE LCM_STATE = NAPPING COMMAND = "/bin/true"',
      "Wrong LCM_STATE: NAPPING"),
     ('NAME = x TYPE = api CALL = "one.nosuch.call" COMMAND = "/bin/true"', "API call does not exist or is not supported"),
-    ('NAME = x TYPE = state RESOURCE = VM ON = RUNNING COMMAND = "/bin/true" REMOTE = yes', "REMOTE hooks are not supported"),
+    ('NAME = x TYPE = state RESOURCE = VM ON = RUNNING COMMAND = "/bin/true" REMOTE = maybe', "REMOTE must be YES or NO"),
 ])
 def test_bad_hook_templates_are_refused(text: str, message: str) -> None:
     with pytest.raises(InternalError, match=message.replace(".", r"\.")):

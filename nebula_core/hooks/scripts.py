@@ -15,6 +15,7 @@ import base64
 import json
 import logging
 import re
+import shlex
 import subprocess
 import textwrap
 import threading
@@ -78,9 +79,10 @@ def checked_template(template: Template, calls: Collection[str] = ()) -> tuple[s
         raise InternalError(f"Invalid Hook type: {template.get_str('TYPE') or ''}")
     if not (template.get_str("COMMAND") or "").strip():
         raise InternalError("No COMMAND in template for Hook.")
-    if (template.get_str("REMOTE") or "NO").upper() not in ("NO", ""):
-        raise InternalError("REMOTE hooks are not supported yet: run the command on the front-end.")
-    template.set("REMOTE", "NO")
+    remote = (template.get_str("REMOTE") or "NO").upper()
+    if remote not in ("NO", "YES"):
+        raise InternalError(f"REMOTE must be YES or NO, not {template.get_str('REMOTE')}")
+    template.set("REMOTE", remote)
     template.set("TYPE", kind)
     if kind == "api":
         if template.get_str("CALL") not in calls:
@@ -136,7 +138,8 @@ def sync_config_hooks(db: Database, hooks: Mapping[str, Sequence[ScriptHookConfi
         for index, hook in enumerate(definitions):
             where = f"hooks.{resource.lower()}[{index}]"
             template = Template([("NAME", hook.name), ("TYPE", "state"), ("RESOURCE", resource), ("ON", hook.on),
-                                 ("COMMAND", hook.command), ("ARGUMENTS", hook.arguments), (FROM_CONFIG, "YES")])
+                                 ("COMMAND", hook.command), ("ARGUMENTS", hook.arguments), (FROM_CONFIG, "YES"),
+                                 ("REMOTE", "YES" if hook.remote else "NO")])
             if hook.timeout > 0:
                 template.set("TIMEOUT", f"{hook.timeout:g}")
             try:
@@ -168,8 +171,9 @@ def b64(data: bytes) -> str:
 class ScriptHooks:
     """The built-in hook plugin that runs the hook objects' commands."""
 
-    def __init__(self, db: Database, documents: Documents, timeout: float, retention: int = 20) -> None:
+    def __init__(self, db: Database, documents: Documents, timeout: float, retention: int = 20, ssh: str = "ssh") -> None:
         self.db = db
+        self.ssh = ssh  # the command line REMOTE hooks run through (admin's config, split like a shell would)
         self.documents = documents
         self.timeout = timeout
         self.retention = retention
@@ -238,8 +242,10 @@ class ScriptHooks:
         document = self.documents[resource](obj_id)
         values = {"ID": str(obj_id), "VMID" if resource == "VM" else "HID": str(obj_id), **extra,
                   "TEMPLATE": b64_line(document.encode())}
+        host = _event_host(resource, document)
         for hook_id, template in matching:
-            self.run(hook_id, template, self._arguments(template, values, document))
+            remote = host if template.get_str("REMOTE") == "YES" else ""
+            self.run(hook_id, template, self._arguments(template, values, document), remote_host=remote)
 
     @staticmethod
     def _arguments(template: Template, values: Mapping[str, str], document: str | None) -> list[str]:
@@ -250,30 +256,38 @@ class ScriptHooks:
 
     # -- running ---------------------------------------------------------------------------
 
-    def run(self, hook_id: int, template: Template, arguments: Sequence[str], retry: bool = False) -> HookExecution:
-        """Run the hook's command with ``arguments`` and record the run; never raises for the command's failure."""
+    def run(self, hook_id: int, template: Template, arguments: Sequence[str], retry: bool = False,
+            remote_host: str = "") -> HookExecution:
+        """Run the hook's command with ``arguments`` (over SSH on ``remote_host`` if given) and record the
+        run; never raises for the command's failure.
+
+        Remotely, ssh hands the remote shell one command line: every word is quoted for it
+        (``shlex.quote``), so what the arguments hold stays text there too.
+        """
         command = (template.get_str("COMMAND") or "").strip()
         timeout = _seconds(template.get_str("TIMEOUT"), self.timeout)
         started = int(time.time())
+        argv = [command, *arguments]
+        if remote_host:
+            argv = [*shlex.split(self.ssh), "--", remote_host, shlex.join(argv)]
         try:
-            done = subprocess.run([command, *arguments], capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL,
-                                  check=False)
+            done = subprocess.run(argv, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
             code, out, err = done.returncode, done.stdout, done.stderr
         except subprocess.TimeoutExpired as exc:
             code, out, err = -1, exc.stdout or b"", (exc.stderr or b"") + f"timed out after {timeout:g}s\n".encode()
         except OSError as exc:
             code, out, err = -1, b"", f"cannot run {command}: {exc.strerror or exc}\n".encode()
         if code != 0:
-            log.warning("hook %d (%s) exited %d", hook_id, command, code)
-        return self._record(hook_id, started, arguments, " ".join([command, *arguments]), out, err, code, retry)
+            log.warning("hook %d (%s) exited %d%s", hook_id, command, code, f" on {remote_host}" if remote_host else "")
+        return self._record(hook_id, started, arguments, " ".join([command, *arguments]), out, err, code, retry, remote_host)
 
     def _record(self, hook_id: int, started: int, arguments: Sequence[str], command: str, out: bytes, err: bytes,
-                code: int, retry: bool) -> HookExecution:
+                code: int, retry: bool, remote_host: str) -> HookExecution:
         with self._lock, self.db.write() as session:
             last = session.scalar(select(func.max(HookExecution.execution_id)).where(HookExecution.hook_id == hook_id))
             record = HookExecution(hook_id=hook_id, execution_id=0 if last is None else last + 1, timestamp=started,
                                    arguments=" ".join(arguments), argv=json.dumps(list(arguments)), command=command,
-                                   stdout=b64(out), stderr=b64(err), code=code, retry=retry)
+                                   stdout=b64(out), stderr=b64(err), code=code, retry=retry, remote_host=remote_host)
             if session.get(Hook, hook_id) is None:
                 return record  # deleted meanwhile: nothing to log into
             session.add(record)
@@ -293,9 +307,9 @@ class ScriptHooks:
                 HookExecution.hook_id == hook_id, HookExecution.execution_id == execution_id)).first()
             if past is None:
                 raise InternalError("Invalid HookLog body. Arguments not found.")
-            template, arguments = Template.from_json(hook.template), json.loads(past.argv)
-        worker = threading.Thread(target=self.run, args=(hook_id, template, arguments, True), name=f"hook-{hook_id}-retry",
-                                  daemon=True)
+            template, arguments, remote = Template.from_json(hook.template), json.loads(past.argv), past.remote_host
+        worker = threading.Thread(target=self.run, args=(hook_id, template, arguments, True, remote),
+                                  name=f"hook-{hook_id}-retry", daemon=True)
         worker.start()
         return worker
 
@@ -320,6 +334,18 @@ def call_info(event: ApiCallDone, extra: str = "") -> str:
                     f"<VALUE>{escape(value)}</VALUE></PARAMETER>")
     return (f"<CALL_INFO><RESULT>{int(ok)}</RESULT><METHOD>{escape(event.method)}</METHOD><USER_ID>{event.uid}</USER_ID>"
             f"<PARAMETERS>{''.join(rows)}</PARAMETERS><EXTRA>{extra}</EXTRA></CALL_INFO>")
+
+
+def _event_host(resource: str, document: str) -> str:
+    """Where a REMOTE hook runs: the host itself, or the host a VM was last placed on ("" if none)."""
+    try:
+        root = ET.fromstring(document)
+    except ET.ParseError:
+        return ""
+    if resource == "HOST":
+        return root.findtext("NAME") or ""
+    placements = root.findall("HISTORY_RECORDS/HISTORY")
+    return (placements[-1].findtext("HOSTNAME") or "") if placements else ""
 
 
 def _attributes(document: str) -> dict[str, str]:
