@@ -127,3 +127,15 @@ def test_a_template_hook_matches_by_state(db: Database) -> None:
     hooks.vm_state_changed(VMStateChanged(2, "ACTIVE", "BOOT", "ACTIVE", "BOOT_FAILURE", "driver:deploy"))
     hooks.vm_state_changed(VMStateChanged(2, "ACTIVE", "BOOT", "ACTIVE", "RUNNING", "driver:deploy"))
     assert [r.code for r in log_of(db, hook_id)] == [0]
+
+
+def test_a_hook_printing_megabytes_is_cut(db: Database, tmp_path: Path) -> None:
+    """The log keeps the first 64 KiB of each stream and says how much more there was."""
+    command = script(tmp_path, "yes x | head -c 5000000\nyes e | head -c 100 >&2\n")
+    hook_id = add_hook(db, f'NAME = h TYPE = state RESOURCE = VM ON = RUNNING COMMAND = "{command}"')
+    ScriptHooks(db, {"VM": lambda vm_id: "<VM/>"}, timeout=20).vm_state_changed(
+        VMStateChanged(1, "ACTIVE", "BOOT", "ACTIVE", "RUNNING", "driver:deploy"))
+    [run] = log_of(db, hook_id)
+    out = base64.b64decode(run.stdout)
+    assert run.code == 0 and out.startswith(b"x\n" * 32768) and out.endswith(b"[... 4934464 more bytes not kept]\n")
+    assert base64.b64decode(run.stderr) == b"e\n" * 50

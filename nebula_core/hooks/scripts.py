@@ -17,12 +17,14 @@ import logging
 import re
 import shlex
 import subprocess
+import tempfile
 import textwrap
 import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import IO
 from xml.sax.saxutils import escape
 
 from sqlalchemy import delete, func, select
@@ -126,6 +128,7 @@ def _trigger(template: Template, resource: str) -> tuple[str, str]:
     raise InternalError(f"Unkown state condition: {on}")
 
 
+MAX_OUTPUT = 64 * 1024  # bytes of a run's stdout (and of its stderr) the log keeps
 FROM_CONFIG = "FROM_CONFIG"  # marks the hook objects the configuration file defines
 
 
@@ -270,13 +273,16 @@ class ScriptHooks:
         argv = [command, *arguments]
         if remote_host:
             argv = [*shlex.split(self.ssh), "--", remote_host, shlex.join(argv)]
-        try:
-            done = subprocess.run(argv, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
-            code, out, err = done.returncode, done.stdout, done.stderr
-        except subprocess.TimeoutExpired as exc:
-            code, out, err = -1, exc.stdout or b"", (exc.stderr or b"") + f"timed out after {timeout:g}s\n".encode()
-        except OSError as exc:
-            code, out, err = -1, b"", f"cannot run {command}: {exc.strerror or exc}\n".encode()
+        with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:  # on disk: output may be huge
+            try:
+                code = subprocess.run(argv, stdout=stdout, stderr=stderr, timeout=timeout, stdin=subprocess.DEVNULL,
+                                      check=False).returncode
+                note = b""
+            except subprocess.TimeoutExpired:
+                code, note = -1, f"timed out after {timeout:g}s\n".encode()
+            except OSError as exc:
+                code, note = -1, f"cannot run {command}: {exc.strerror or exc}\n".encode()
+            out, err = _head(stdout), _head(stderr) + note
         if code != 0:
             log.warning("hook %d (%s) exited %d%s", hook_id, command, code, f" on {remote_host}" if remote_host else "")
         return self._record(hook_id, started, arguments, " ".join([command, *arguments]), out, err, code, retry, remote_host)
@@ -346,6 +352,14 @@ def _event_host(resource: str, document: str) -> str:
         return root.findtext("NAME") or ""
     placements = root.findall("HISTORY_RECORDS/HISTORY")
     return (placements[-1].findtext("HOSTNAME") or "") if placements else ""
+
+
+def _head(output: IO[bytes]) -> bytes:
+    """What a command printed, cut at MAX_OUTPUT bytes with a note: the log keeps a hook's story, not its data."""
+    size = output.seek(0, 2)
+    output.seek(0)
+    kept = output.read(MAX_OUTPUT)
+    return kept + (f"\n[... {size - MAX_OUTPUT} more bytes not kept]\n".encode() if size > MAX_OUTPUT else b"")
 
 
 def _attributes(document: str) -> dict[str, str]:
