@@ -303,7 +303,7 @@ def test_remote_hooks_run_over_ssh_with_every_argument_quoted(tmp_path: Path, da
         wait_for(lambda: lines(out), what="the remote hook's run")
         assert lines(out) == [f"a b;touch {canary};$(touch {canary}) {vm_id}"]
         assert not canary.exists() and not (Path.home() / canary.name).exists()
-        [record] = records(one, hook_id)
+        [record] = wait_for(lambda: records(one, hook_id), what="the run's record")  # written once ssh returns
         assert (record.EXECUTION_RESULT.CODE, record.REMOTE_HOST) == ("0", "127.0.0.1")
     finally:
         cloud.stop()
