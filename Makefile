@@ -36,6 +36,7 @@ test: install $(ONECLI_STAMP)
 bench: install
 	$(PY) bench/scale.py
 	$(PY) bench/api.py --all
+	$(PY) bench/hooks.py
 
 clean:
 	rm -rf $(VENV) $(ONECLI) var .pytest_cache .hypothesis
