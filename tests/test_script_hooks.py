@@ -307,3 +307,20 @@ def test_remote_hooks_run_over_ssh_with_every_argument_quoted(tmp_path: Path, da
         assert (record.EXECUTION_RESULT.CODE, record.REMOTE_HOST) == ("0", "127.0.0.1")
     finally:
         cloud.stop()
+
+
+def test_the_example_hook_scripts(one: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """contrib/hooks' scripts run as their headers say, on the events they name."""
+    monkeypatch.setenv("NEBULA_HOOK_LOG", str(tmp_path / "hooks.log"))  # the daemon runs in this process
+    scripts = Path(__file__).parents[1] / "contrib" / "hooks"
+    one.hook.allocate(state_hook("notify", scripts / "vm-running-notify.sh", arguments="$ID $TEMPLATE"))
+    one.hook.allocate(state_hook("page", scripts / "host-error-page.sh", resource="HOST", on="ERROR",
+                                 arguments="$HID $NAME $PREV_STATE"))
+    host_id = one.host.allocate("node1", "dummy", "dummy", -1)
+    vnet_id = one.vn.allocate('NAME = "lan" AR = [ TYPE = "IP4", IP = "10.0.0.1", SIZE = "4" ]', -1)
+    vm_id = one.vm.allocate(VM + f' NIC = [ NETWORK_ID = "{vnet_id}" ]')
+    wait_for(lambda: any(f"VM {vm_id} (web) RUNNING at 10.0.0.1" in line for line in lines(tmp_path / "hooks.log")),
+             what="the RUNNING note")
+    one.host.update(host_id, 'DUMMY_FAIL = "probe"', 1)
+    wait_for(lambda: any(f"host node1 ({host_id}) is in ERROR (was MONITORED)" in line for line in lines(tmp_path / "hooks.log")),
+             what="the page")

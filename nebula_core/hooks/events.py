@@ -95,6 +95,25 @@ class LeaseReleased(Event):
 
 
 @dataclasses.dataclass(frozen=True)
+class ImageReady(Event):
+    """An image can be used: registered, copied or uploaded in full (fired by the image repository)."""
+
+    kind: ClassVar[str] = "image_ready"
+    image_id: int
+    name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageError(Event):
+    """An image went to ERROR; ``reason`` says why (a failed copy, a wrong checksum ...)."""
+
+    kind: ClassVar[str] = "image_error"
+    image_id: int
+    name: str
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
 class UserCreated(Event):
     kind: ClassVar[str] = "user_created"
     user_id: int
@@ -149,7 +168,8 @@ class DaemonStarted(Event):
 
 
 KINDS: dict[str, type[Event]] = {cls.kind: cls for cls in (
-    VMAllocated, VMStateChanged, HostCreated, HostStateChanged, HostDeleted, LeaseTaken, LeaseReleased, UserCreated,
+    VMAllocated, VMStateChanged, HostCreated, HostStateChanged, HostDeleted, LeaseTaken, LeaseReleased, ImageReady, ImageError,
+    UserCreated,
     UserDeleted, GroupCreated, GroupDeleted, ApiCallDone, DaemonStarted,
 )}
 

@@ -34,6 +34,8 @@ from .events import (
     HostCreated,
     HostDeleted,
     HostStateChanged,
+    ImageError,
+    ImageReady,
     LeaseReleased,
     LeaseTaken,
     UserCreated,
@@ -91,6 +93,16 @@ def lease_taken(event: LeaseTaken) -> None:
 @hookspec
 def lease_released(event: LeaseReleased) -> None:
     """A VM gave its address back (when it reached DONE, whatever the path)."""
+
+
+@hookspec
+def image_ready(event: ImageReady) -> None:
+    """An image is READY to be used. Fired by the image repository (not in this release yet)."""
+
+
+@hookspec
+def image_error(event: ImageError) -> None:
+    """An image went to ERROR, with the reason. Fired by the image repository (not in this release yet)."""
 
 
 @hookspec
