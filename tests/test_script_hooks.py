@@ -225,7 +225,8 @@ def test_cli(cloud: Cloud, one: Any, tmp_path: Path) -> None:
     env = dict(os.environ, ONE_AUTH=str(cloud.config.one_auth_path), ONE_XMLRPC=cloud.api.endpoint)
 
     def nebula(*args: str, ok: bool = True) -> str:
-        done = subprocess.run([str(BIN / "nebula"), "hook", *args], check=False, env=env, capture_output=True, text=True, timeout=60)
+        done = subprocess.run([str(BIN / "nebula"), "hook", *args], check=False, env=env, capture_output=True, text=True,
+                              timeout=60)
         assert (done.returncode == 0) == ok, (args, done.stdout, done.stderr)
         return done.stdout if ok else done.stderr
 
