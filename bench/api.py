@@ -38,7 +38,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is no package: reuse scale.py's helpers as they are
-from scale import free_port, make_database, rss_mb
+from scale import free_port, make_database, rss_mb, start_daemon
 
 from nebula_core.config import ApiConfig
 
@@ -251,27 +251,8 @@ class Daemon:
         self.url, self._drop = make_database(kind, self.workdir)
         port = free_port()
         self.endpoint = f"http://127.0.0.1:{port}/RPC2"
-        (self.workdir / "nebula.toml").write_text(f"""
-[daemon]
-var_dir = "{self.workdir}/var"
-log_level = "WARNING"
-[database]
-url = "{self.url}"
-[api]
-port = {port}
-threads = {api_threads}
-[scheduler]
-interval = 1.0
-[monitor]
-host_interval = 60
-vm_interval = 300
-[auth]
-one_auth = "{self.workdir}/one_auth"
-""")
         self.log = self.workdir / "daemon.log"
-        with open(self.log, "w") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "nebula_core", "--config", str(self.workdir / "nebula.toml")],
-                                         stdout=out, stderr=subprocess.STDOUT)
+        self.proc = start_daemon(self.workdir, self.url, port, api_threads)
 
     def wait_ready(self, timeout: float = 60.0) -> str:
         """oneadmin's session string, once the daemon has written one_auth and answers."""

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is no package: reuse scale.py's helpers as they are
-from scale import free_port, in_parallel, make_database
+from scale import free_port, in_parallel, make_database, start_daemon
 
 TEMPLATE = 'NAME = "bench" CPU = 0.05 MEMORY = 64'
 VMS_PER_HOST = 160  # a dummy host has 8 CPUs: 160 VMs of CPU 0.05 fill it (at 0.1, 2,000 VMs do not fit on 20 hosts)
@@ -98,30 +98,7 @@ def daemon(env: dict[str, str] | None = None) -> Iterator[Daemon]:
     workdir = Path(tempfile.mkdtemp(prefix="nebula-bench-hooks-"))
     url, drop = make_database("sqlite", workdir)
     port = free_port()
-    (workdir / "nebula.toml").write_text(f"""
-[daemon]
-var_dir = "{workdir}/var"
-log_level = "WARNING"
-[database]
-url = "{url}"
-[api]
-port = {port}
-threads = 8
-[scheduler]
-interval = 1.0
-max_dispatch = 5000
-max_per_host = 20
-[monitor]
-host_interval = 60
-vm_interval = 300
-[drivers]
-workers = 16
-[auth]
-one_auth = "{workdir}/one_auth"
-""")
-    with open(workdir / "daemon.log", "w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "nebula_core", "--config", str(workdir / "nebula.toml")],
-                                   stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, **(env or {})))
+    process = start_daemon(workdir, url, port, env=env)
     endpoint = f"http://127.0.0.1:{port}/RPC2"
     try:
         while not (workdir / "one_auth").exists():

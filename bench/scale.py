@@ -9,6 +9,7 @@ issue asks for. Times are measured, never asserted.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import socket
 import statistics
@@ -85,18 +86,12 @@ def rss_mb(pid: int, field: str = "VmHWM") -> float:
     return float("nan")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--hosts", type=int, default=1000)
-    parser.add_argument("--vms", type=int, default=10000)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--db", choices=["sqlite", "postgresql", "mariadb"], default="sqlite")
-    args = parser.parse_args()
-
-    workdir = Path(tempfile.mkdtemp(prefix="nebula-bench-"))
-    url, drop = make_database(args.db, workdir)
-    port = free_port()
-    (workdir / "nebula.toml").write_text(f"""
+def start_daemon(workdir: Path, url: str, port: int, api_threads: int = 8,
+                 env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``python -m nebula_core`` on ``url`` and ``port``, as every benchmark runs it: slow monitoring
+    (the dummy hosts need none), big scheduler batches; its log in workdir/daemon.log."""
+    config = workdir / "nebula.toml"
+    config.write_text(f"""
 [daemon]
 var_dir = "{workdir}/var"
 log_level = "WARNING"
@@ -104,7 +99,7 @@ log_level = "WARNING"
 url = "{url}"
 [api]
 port = {port}
-threads = 8
+threads = {api_threads}
 [scheduler]
 interval = 1.0
 max_dispatch = 5000
@@ -117,8 +112,23 @@ workers = 16
 [auth]
 one_auth = "{workdir}/one_auth"
 """)
-    daemon = subprocess.Popen([sys.executable, "-m", "nebula_core", "--config", str(workdir / "nebula.toml")],
-                              stdout=open(workdir / "daemon.log", "w"), stderr=subprocess.STDOUT)
+    with open(workdir / "daemon.log", "w") as log:
+        return subprocess.Popen([sys.executable, "-m", "nebula_core", "--config", str(config)], stdout=log,
+                                stderr=subprocess.STDOUT, env=dict(os.environ, **(env or {})))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hosts", type=int, default=1000)
+    parser.add_argument("--vms", type=int, default=10000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "mariadb"], default="sqlite")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="nebula-bench-"))
+    url, drop = make_database(args.db, workdir)
+    port = free_port()
+    daemon = start_daemon(workdir, url, port)
     endpoint = f"http://127.0.0.1:{port}/RPC2"
     try:
         while not (workdir / "one_auth").exists() or daemon.poll() is not None:
